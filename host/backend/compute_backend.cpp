@@ -1,0 +1,55 @@
+#include "host/backend/compute_backend.hpp"
+
+#include "absl/strings/str_cat.h"
+#include "kernels/poseidon/poseidon.hpp"
+#include "spdlog/spdlog.h"
+
+namespace arbor::host {
+
+absl::Status check_hash_many_shape(int arity, std::size_t inputs, std::size_t outputs) {
+  if (arity < poseidon::kMinWidth - 1 || arity > poseidon::kMaxWidth - 1) {
+    return absl::InvalidArgumentError(absl::StrCat("Poseidon takes 1 to ",
+                                                   poseidon::kMaxWidth - 1, " inputs, got arity ",
+                                                   arity));
+  }
+  if (inputs != static_cast<std::size_t>(arity) * outputs) {
+    return absl::InvalidArgumentError(absl::StrCat("bulk hash of ", outputs, " sets of arity ",
+                                                   arity, " needs ", arity * outputs,
+                                                   " inputs, got ", inputs));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<BackendChoice> parse_backend_choice(std::string_view text) {
+  if (text == "auto") return BackendChoice::kAuto;
+  if (text == "cpu") return BackendChoice::kCpu;
+  if (text == "cuda") return BackendChoice::kCuda;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown backend '", std::string(text), "' (expected auto, cpu or cuda)"));
+}
+
+#if !defined(ARBOR_WITH_CUDA)
+absl::StatusOr<std::unique_ptr<ComputeBackend>> make_cuda_backend() {
+  return absl::UnavailableError("Arbor was built without CUDA (ARBOR_CUDA=OFF or no nvcc)");
+}
+#endif
+
+absl::StatusOr<std::unique_ptr<ComputeBackend>> make_backend(BackendChoice choice) {
+  if (choice == BackendChoice::kCpu) {
+    auto cpu = make_cpu_backend();
+    spdlog::info("compute backend: {} (chosen)", cpu->description());
+    return cpu;
+  }
+  absl::StatusOr<std::unique_ptr<ComputeBackend>> cuda = make_cuda_backend();
+  if (cuda.ok()) {
+    spdlog::info("compute backend: {}", (*cuda)->description());
+    return cuda;
+  }
+  if (choice == BackendChoice::kCuda) return cuda.status();
+  auto cpu = make_cpu_backend();
+  spdlog::info("compute backend: {} (no GPU: {})", cpu->description(),
+               std::string(cuda.status().message()));
+  return cpu;
+}
+
+}  // namespace arbor::host

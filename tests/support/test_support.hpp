@@ -1,0 +1,38 @@
+// Helpers shared by the test suites: vector files, seeded randomness, running programs.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/field/bn254_fr.hpp"
+#include "nlohmann/json.hpp"
+
+namespace arbor::testing {
+
+// ../shared/vectors relative to the project root (overridable with ARBOR_VECTORS_DIR).
+std::filesystem::path vectors_dir();
+nlohmann::json read_json(const std::filesystem::path& path);
+
+// A generator seeded from ARBOR_TEST_SEED when set, otherwise fresh; the seed is printed so that a
+// failure can be replayed.
+std::mt19937_64 seeded_rng(const char* what);
+
+// Uniform in [0, p).
+field::Fr random_fr(std::mt19937_64& rng);
+// Values where carries and reductions go wrong: 0, 1, 2, p-1, p-2, (p-1)/2, 2^64-1, 2^128, 2^253...
+std::vector<field::Fr> edge_values();
+// Random, with about one value in four taken from edge_values().
+field::Fr random_fr_with_edges(std::mt19937_64& rng);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+// Runs `command` with /bin/sh, feeding `input` on stdin; captures stdout and stderr.
+CommandResult run_command(const std::string& command, const std::string& input = "");
+
+}  // namespace arbor::testing
