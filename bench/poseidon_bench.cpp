@@ -9,8 +9,8 @@
 
 #include "benchmark/benchmark.h"
 #include "host/backend/compute_backend.hpp"
-#include "kernels/poseidon/poseidon_hash.hpp"
 #include "kernels/field/bn254_fr_text.hpp"
+#include "kernels/poseidon/poseidon_hash.hpp"
 #include "kernels/poseidon/poseidon_params.hpp"
 #include "nlohmann/json.hpp"
 
@@ -88,7 +88,8 @@ void BM_PoseidonSingleFromFile(benchmark::State& state) {
   }
   Fr sink = Fr::zero();
   for (auto _ : state) {
-    for (const std::vector<Fr>& set : sets) sink = arbor::field::add(sink, *arbor::poseidon::hash(set));
+    for (const std::vector<Fr>& set : sets)
+      sink = arbor::field::add(sink, *arbor::poseidon::hash(set));
   }
   benchmark::DoNotOptimize(sink);
   const auto hashes = static_cast<double>(state.iterations() * sets.size());

@@ -8,9 +8,8 @@ namespace arbor::host {
 
 absl::Status check_hash_many_shape(int arity, std::size_t inputs, std::size_t outputs) {
   if (arity < poseidon::kMinWidth - 1 || arity > poseidon::kMaxWidth - 1) {
-    return absl::InvalidArgumentError(absl::StrCat("Poseidon takes 1 to ",
-                                                   poseidon::kMaxWidth - 1, " inputs, got arity ",
-                                                   arity));
+    return absl::InvalidArgumentError(absl::StrCat("Poseidon takes 1 to ", poseidon::kMaxWidth - 1,
+                                                   " inputs, got arity ", arity));
   }
   if (inputs != static_cast<std::size_t>(arity) * outputs) {
     return absl::InvalidArgumentError(absl::StrCat("bulk hash of ", outputs, " sets of arity ",

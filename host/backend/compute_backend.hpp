@@ -27,7 +27,7 @@ class ComputeBackend {
 
   // Hashes outputs.size() independent input sets of `arity` elements each (laid out one set after
   // another in `inputs`) with capacity 0: outputs[i] = Poseidon(inputs[i*arity .. i*arity+arity)).
-  // Safe to call from several threads.
+  // Safe to call from several threads. On error, `outputs` may be partly written.
   virtual absl::Status poseidon_hash_many(int arity, std::span<const Fr> inputs,
                                           std::span<Fr> outputs) = 0;
 };

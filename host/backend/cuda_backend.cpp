@@ -18,22 +18,30 @@ namespace {
 
 absl::Status cuda_status(cudaError_t error, std::string_view what) {
   if (error == cudaSuccess) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("CUDA ", std::string(what), ": ",
-                                          cudaGetErrorString(error)));
+  return absl::InternalError(
+      absl::StrCat("CUDA ", std::string(what), ": ", cudaGetErrorString(error)));
 }
 
-// Device memory, freed on destruction.
-class DeviceBuffer {
+cudaError_t allocate_device(void** data, std::size_t bytes) { return cudaMalloc(data, bytes); }
+// Page-locked host memory: what asynchronous copies need.
+cudaError_t allocate_pinned(void** data, std::size_t bytes) {
+  return cudaHostAlloc(data, bytes, cudaHostAllocDefault);
+}
+
+// Memory from one CUDA allocator, grown on demand, kept across batches, freed on destruction.
+template <cudaError_t (*Allocate)(void**, std::size_t), cudaError_t (*Release)(void*)>
+class CudaBuffer {
  public:
-  DeviceBuffer() = default;
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() { release(); }
+  CudaBuffer() = default;
+  CudaBuffer(const CudaBuffer&) = delete;
+  CudaBuffer& operator=(const CudaBuffer&) = delete;
+  ~CudaBuffer() { release(); }
 
   absl::Status reserve(std::size_t bytes) {
     if (bytes <= capacity_) return absl::OkStatus();
     release();
-    if (absl::Status s = cuda_status(cudaMalloc(&data_, bytes), "device allocation"); !s.ok()) {
+    if (absl::Status s = cuda_status(Allocate(&data_, bytes), "allocation"); !s.ok()) {
+      data_ = nullptr;
       return s;
     }
     capacity_ = bytes;
@@ -43,7 +51,7 @@ class DeviceBuffer {
 
  private:
   void release() {
-    if (data_ != nullptr) cudaFree(data_);
+    if (data_ != nullptr) Release(data_);
     data_ = nullptr;
     capacity_ = 0;
   }
@@ -51,36 +59,8 @@ class DeviceBuffer {
   std::size_t capacity_ = 0;
 };
 
-// Page-locked host memory (needed for asynchronous copies), freed on destruction.
-class PinnedBuffer {
- public:
-  PinnedBuffer() = default;
-  PinnedBuffer(const PinnedBuffer&) = delete;
-  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-  ~PinnedBuffer() { release(); }
-
-  absl::Status reserve(std::size_t bytes) {
-    if (bytes <= capacity_) return absl::OkStatus();
-    release();
-    if (absl::Status s = cuda_status(cudaHostAlloc(&data_, bytes, cudaHostAllocDefault),
-                                     "pinned host allocation");
-        !s.ok()) {
-      return s;
-    }
-    capacity_ = bytes;
-    return absl::OkStatus();
-  }
-  void* data() const { return data_; }
-
- private:
-  void release() {
-    if (data_ != nullptr) cudaFreeHost(data_);
-    data_ = nullptr;
-    capacity_ = 0;
-  }
-  void* data_ = nullptr;
-  std::size_t capacity_ = 0;
-};
+using DeviceBuffer = CudaBuffer<allocate_device, cudaFree>;
+using PinnedBuffer = CudaBuffer<allocate_pinned, cudaFreeHost>;
 
 class Stream {
  public:
@@ -205,11 +185,11 @@ class CudaBackend final : public ComputeBackend {
         !s.ok()) {
       return s;
     }
-    if (absl::Status s = cuda_status(
-            poseidon::launch_poseidon_hash(arity + 1, tables,
-                                           static_cast<const Fr*>(lane.device_in.data()),
-                                           static_cast<Fr*>(lane.device_out.data()), count, stream),
-            "Poseidon kernel launch");
+    if (absl::Status s =
+            cuda_status(poseidon::launch_poseidon_hash(
+                            arity + 1, tables, static_cast<const Fr*>(lane.device_in.data()),
+                            static_cast<Fr*>(lane.device_out.data()), count, stream),
+                        "Poseidon kernel launch");
         !s.ok()) {
       return s;
     }
@@ -224,16 +204,18 @@ class CudaBackend final : public ComputeBackend {
     return absl::OkStatus();
   }
 
-  // Waits for the lane's chunk, if any, and delivers its results.
+  // Waits for everything queued on the lane (also after a failed enqueue, whose copies may still
+  // read its buffers), then delivers the chunk's results if it completed.
   absl::Status finish(Lane& lane) {
-    if (lane.pending_destination == nullptr) return absl::OkStatus();
     Fr* destination = lane.pending_destination;
     lane.pending_destination = nullptr;
     if (absl::Status s = cuda_status(cudaStreamSynchronize(lane.stream.get()), "Poseidon batch");
         !s.ok()) {
       return s;
     }
-    std::memcpy(destination, lane.host_out.data(), lane.pending_count * sizeof(Fr));
+    if (destination != nullptr) {
+      std::memcpy(destination, lane.host_out.data(), lane.pending_count * sizeof(Fr));
+    }
     return absl::OkStatus();
   }
 

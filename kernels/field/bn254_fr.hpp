@@ -17,24 +17,36 @@ using Limbs = std::array<std::uint64_t, 4>;
 inline constexpr Limbs kModulus = {0x43e1f593f0000001ULL, 0x2833e84879b97091ULL,
                                    0xb85045b68181585dULL, 0x30644e72e131a029ULL};
 
+constexpr bool less_than_modulus(const Limbs& x) {
+  for (int i = 3; i >= 0; --i) {
+    if (x[i] != kModulus[i]) return x[i] < kModulus[i];
+  }
+  return false;
+}
+
+// x - p when x >= p, else x (for x < 2p).
+constexpr Limbs subtract_modulus_once(const Limbs& x) {
+  if (less_than_modulus(x)) return x;
+  Limbs diff{};
+  std::uint64_t borrow = 0;
+  for (int i = 0; i < 4; ++i) {
+    const std::uint64_t d = x[i] - kModulus[i];
+    const std::uint64_t b1 = x[i] < kModulus[i];
+    diff[i] = d - borrow;
+    borrow = b1 | (d < borrow);
+  }
+  return diff;
+}
+
 // (x + x) mod p for x < p; p < 2^254, so the sum never leaves 256 bits.
 constexpr Limbs double_mod(const Limbs& x) {
   Limbs sum{};
   std::uint64_t carry = 0;
   for (int i = 0; i < 4; ++i) {
-    const std::uint64_t doubled = (x[i] << 1) | carry;
+    sum[i] = (x[i] << 1) | carry;
     carry = x[i] >> 63;
-    sum[i] = doubled;
   }
-  Limbs diff{};
-  std::uint64_t borrow = 0;
-  for (int i = 0; i < 4; ++i) {
-    const std::uint64_t d = sum[i] - kModulus[i];
-    const std::uint64_t b1 = sum[i] < kModulus[i];
-    diff[i] = d - borrow;
-    borrow = b1 | (d < borrow);
-  }
-  return borrow ? sum : diff;
+  return subtract_modulus_once(sum);
 }
 
 // 2^k mod p by repeated doubling: R = 2^256 mod p and R^2 = 2^512 mod p are derived, not pasted.

@@ -8,14 +8,8 @@
 namespace arbor::field {
 namespace {
 
-using Limbs = std::array<std::uint64_t, 4>;
-
-bool less_than_modulus(const Limbs& x) {
-  for (int i = 3; i >= 0; --i) {
-    if (x[i] != bn254_detail::kModulus[i]) return x[i] < bn254_detail::kModulus[i];
-  }
-  return false;
-}
+using bn254_detail::less_than_modulus;
+using Limbs = bn254_detail::Limbs;
 
 // x = x * base + digit; false when the result no longer fits in 256 bits.
 bool multiply_add(Limbs& x, std::uint64_t base, std::uint64_t digit) {

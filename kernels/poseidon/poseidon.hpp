@@ -29,8 +29,8 @@ struct PoseidonTables {
 };
 
 // The permutation is templated on the width T so that loops over the state unroll and the state
-// lives in registers. T = 0 means "the width in the tables, known at run time": nvcc uses it for the
-// wide, rarely hashed widths, because specialising all 16 widths takes minutes to compile.
+// lives in registers. T = 0 means "the width in the tables, known at run time": nvcc uses it for
+// the wide, rarely hashed widths, because specialising all 16 widths takes minutes to compile.
 template <int T>
 inline constexpr int kStateCapacity = T > 0 ? T : kMaxWidth;
 

@@ -34,18 +34,31 @@ cudaError_t launch_poseidon_hash(int t, const PoseidonTables& device_tables, con
   if (count == 0) return cudaSuccess;
   const std::size_t blocks_needed = (count + kThreadsPerBlock - 1) / kThreadsPerBlock;
   // Grid-stride loop: cap the grid, the loop covers the rest.
-  const auto blocks = static_cast<unsigned>(blocks_needed < (1u << 20) ? blocks_needed : (1u << 20));
+  const auto blocks =
+      static_cast<unsigned>(blocks_needed < (1u << 20) ? blocks_needed : (1u << 20));
   auto launch = [&]<int T>() {
     poseidon_hash_kernel<T><<<blocks, kThreadsPerBlock, 0, stream>>>(device_tables, in, out, count);
   };
   static_assert(kWidestSpecialised == 6, "the switch below lists the specialised widths");
   switch (t) {
-    case 2: launch.template operator()<2>(); break;
-    case 3: launch.template operator()<3>(); break;
-    case 4: launch.template operator()<4>(); break;
-    case 5: launch.template operator()<5>(); break;
-    case 6: launch.template operator()<6>(); break;
-    default: launch.template operator()<0>(); break;
+    case 2:
+      launch.template operator()<2>();
+      break;
+    case 3:
+      launch.template operator()<3>();
+      break;
+    case 4:
+      launch.template operator()<4>();
+      break;
+    case 5:
+      launch.template operator()<5>();
+      break;
+    case 6:
+      launch.template operator()<6>();
+      break;
+    default:
+      launch.template operator()<0>();
+      break;
   }
   return cudaGetLastError();
 }

@@ -1,9 +1,9 @@
 // Bulk Poseidon on the GPU: one thread per hash, the same `permute` the CPU runs.
 #pragma once
 
-#include <cstddef>
-
 #include <cuda_runtime_api.h>
+
+#include <cstddef>
 
 #include "kernels/poseidon/poseidon.hpp"
 

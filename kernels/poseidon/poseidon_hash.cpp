@@ -8,8 +8,8 @@ namespace arbor::poseidon {
 
 absl::StatusOr<int> width_for_inputs(std::size_t count) {
   if (count < kMinWidth - 1 || count > kMaxWidth - 1) {
-    return absl::InvalidArgumentError(absl::StrCat("Poseidon takes 1 to ", kMaxWidth - 1,
-                                                   " inputs, got ", count));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Poseidon takes 1 to ", kMaxWidth - 1, " inputs, got ", count));
   }
   return static_cast<int>(count) + 1;
 }
@@ -20,9 +20,8 @@ absl::StatusOr<std::vector<Fr>> permutation_outputs(std::span<const Fr> inputs, 
   if (!width.ok()) return width.status();
   const int t = *width;
   if (outputs < 1 || outputs > t) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Poseidon with ", inputs.size(), " inputs has 1 to ", t, " outputs, asked for ",
-                     outputs));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Poseidon with ", inputs.size(), " inputs has 1 to ", t, " outputs, asked for ", outputs));
   }
   const PoseidonTables tables = poseidon_params(t).tables();
   std::vector<Fr> result;

@@ -62,13 +62,6 @@ std::vector<Fr> solve(Matrix m, std::vector<Fr> rhs) {
   return rhs;
 }
 
-bool below_modulus(const std::array<std::uint64_t, 4>& x) {
-  for (int i = 3; i >= 0; --i) {
-    if (x[i] != field::bn254_detail::kModulus[i]) return x[i] < field::bn254_detail::kModulus[i];
-  }
-  return false;
-}
-
 Fr to_field(const std::array<std::uint64_t, 4>& x) {
   const std::uint64_t limbs[4] = {x[0], x[1], x[2], x[3]};
   return field::from_canonical_limbs(limbs);
@@ -78,27 +71,16 @@ Fr to_field(const std::array<std::uint64_t, 4>& x) {
 Fr sample_rejecting(GrainLfsr& lfsr) {
   while (true) {
     const auto x = lfsr.next_bits_as_integer(kFieldBits);
-    if (below_modulus(x)) return to_field(x);
+    if (field::bn254_detail::less_than_modulus(x)) return to_field(x);
   }
 }
 
 // MDS samples are taken mod p, as the reference script's F(grain_random_bits(n)) does.
 Fr sample_mod_p(GrainLfsr& lfsr) {
   auto x = lfsr.next_bits_as_integer(kFieldBits);
-  Fr value = Fr::zero();
-  // x < 2^254 < 4p: reduce by conditional subtraction in the canonical domain.
-  while (!below_modulus(x)) {
-    std::uint64_t borrow = 0;
-    for (int i = 0; i < 4; ++i) {
-      const std::uint64_t m = field::bn254_detail::kModulus[i];
-      const std::uint64_t d = x[i] - m;
-      const std::uint64_t b1 = x[i] < m;
-      x[i] = d - borrow;
-      borrow = b1 | (d < borrow);
-    }
-  }
-  value = to_field(x);
-  return value;
+  // x < 2^254 < 4p.
+  for (int i = 0; i < 3; ++i) x = field::bn254_detail::subtract_modulus_once(x);
+  return to_field(x);
 }
 
 // Cauchy matrix M[i][j] = 1 / (x_i + y_j) from 2t fresh samples, drawn again if they collide.
@@ -155,9 +137,9 @@ PoseidonLayout PoseidonLayout::for_width(int t) {
 }
 
 PoseidonTables PoseidonLayout::tables(const Fr* base) const {
-  return PoseidonTables{base + first_full, base + partial, base + second_full,
-                        base + mds,        base + pre_sparse, base + sparse,
-                        width,             rounds_partial};
+  return PoseidonTables{
+      base + first_full, base + partial, base + second_full, base + mds, base + pre_sparse,
+      base + sparse,     width,          rounds_partial};
 }
 
 PoseidonParams generate_poseidon_params(int t) {

@@ -103,7 +103,8 @@ int run_hash_poseidon(const HashOptions& options) {
   for (const auto& [arity, indices] : by_arity) {
     std::vector<field::Fr> inputs;
     inputs.reserve(indices.size() * static_cast<std::size_t>(arity));
-    for (std::size_t i : indices) inputs.insert(inputs.end(), sets[i].values.begin(), sets[i].values.end());
+    for (std::size_t i : indices)
+      inputs.insert(inputs.end(), sets[i].values.begin(), sets[i].values.end());
     std::vector<field::Fr> hashes(indices.size());
     if (absl::Status s = (*backend)->poseidon_hash_many(arity, inputs, hashes); !s.ok()) {
       std::cerr << "arbor: " << s.message() << "\n";
@@ -133,7 +134,8 @@ void add_hash_command(CLI::App& app, int& exit_code) {
       "spaces or commas) from --batch FILE or stdin and prints one hash per line.");
   auto options = std::make_shared<HashOptions>();
   poseidon->add_option("values", options->values, "Numbers of one input set");
-  poseidon->add_option("--batch", options->batch_file, "File with one input set per line ('-' = stdin)");
+  poseidon->add_option("--batch", options->batch_file,
+                       "File with one input set per line ('-' = stdin)");
   poseidon->add_flag("--dec", options->decimal, "Print decimal instead of 0x-hex");
   poseidon->add_option("--backend", options->backend, "Compute backend: auto, cpu or cuda")
       ->capture_default_str();

@@ -10,12 +10,14 @@ namespace arbor {
 namespace {
 
 const std::string kArbor = std::string(ARBOR_BIN_DIR) + "/arbor";
-constexpr const char* kHash12Hex = "0x115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189a";
+constexpr const char* kHash12Hex =
+    "0x115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189a";
 constexpr const char* kHash12Dec =
     "7853200120776062878684798364095072458815029376092732009249414926327459813530";
 constexpr const char* kHash1Dec =
     "18586133768512220936620570745912940619677854269274689475585506675881198879027";
-constexpr const char* kP = "21888242871839275222246405745257275088548364400416034343698204186575808495617";
+constexpr const char* kP =
+    "21888242871839275222246405745257275088548364400416034343698204186575808495617";
 
 testing::CommandResult arbor(const std::string& args, const std::string& input = "") {
   return testing::run_command(kArbor + " " + args, input);
@@ -33,8 +35,8 @@ TEST(CliHash, NumbersAsArguments) {
 
 TEST(CliHash, OneInputSetPerLineFromStdinAndFile) {
   const std::string input = "1 2\n1\n1,2\n  0x1 ,  2 \r\n";
-  const std::string expected = std::string(kHash12Dec) + "\n" + kHash1Dec + "\n" + kHash12Dec +
-                               "\n" + kHash12Dec + "\n";
+  const std::string expected =
+      std::string(kHash12Dec) + "\n" + kHash1Dec + "\n" + kHash12Dec + "\n" + kHash12Dec + "\n";
   auto r = arbor("hash poseidon --dec", input);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, expected);
@@ -60,7 +62,8 @@ TEST(CliHash, BadLinesAreNamedAndNothingIsPrinted) {
         "line 4: value 1: value 2188824287", "not below the BN254 scalar field modulus",
         "line 5: empty value before the comma", "line 6: trailing comma",
         "line 7: Poseidon takes 1 to 16 inputs, got 17"}) {
-    EXPECT_NE(r.err.find(expected), std::string::npos) << "missing '" << expected << "' in:\n" << r.err;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << "missing '" << expected << "' in:\n"
+                                                       << r.err;
   }
   EXPECT_EQ(r.err.find("line 1:"), std::string::npos);
   EXPECT_EQ(r.err.find("line 8:"), std::string::npos);

@@ -65,45 +65,45 @@ void expect_same(const std::vector<Case>& cases, const std::vector<nlohmann::jso
   }
 }
 
-TEST_F(CircomlibjsOracle, RandomInputsEveryWidth) {
-  std::mt19937_64 rng = testing::seeded_rng("CircomlibjsOracle.RandomInputsEveryWidth");
+// `per_arity(arity)` random cases for every arity 1..16; with `vary_capacity`, each case also gets
+// a random capacity and asks for a random number of outputs.
+template <typename CountFn>
+std::vector<Case> random_cases(std::mt19937_64& rng, CountFn per_arity, bool vary_capacity) {
   std::vector<Case> cases;
   for (int arity = 1; arity <= 16; ++arity) {
-    // The SMT's widths get the most cases.
-    const int count = (arity == 2 || arity == 3) ? 1500 : 150;
-    for (int i = 0; i < count; ++i) {
+    for (int i = 0; i < per_arity(arity); ++i) {
       Case c{{}, Fr::zero(), 1};
+      if (vary_capacity) {
+        c.capacity = testing::random_fr_with_edges(rng);
+        c.outputs = 1 + static_cast<int>(rng() % static_cast<unsigned>(arity + 1));
+      }
       for (int k = 0; k < arity; ++k) c.inputs.push_back(testing::random_fr_with_edges(rng));
       cases.push_back(std::move(c));
     }
   }
+  return cases;
+}
+
+TEST_F(CircomlibjsOracle, RandomInputsEveryWidth) {
+  std::mt19937_64 rng = testing::seeded_rng("CircomlibjsOracle.RandomInputsEveryWidth");
+  // The SMT's widths (2 and 3 inputs) get the most cases.
+  const auto cases = random_cases(
+      rng, [](int arity) { return arity == 2 || arity == 3 ? 1500 : 150; }, false);
   expect_same(cases, run_oracle("hash", cases));
 }
 
 TEST_F(CircomlibjsOracle, CapacityAndSeveralOutputs) {
   std::mt19937_64 rng = testing::seeded_rng("CircomlibjsOracle.CapacityAndSeveralOutputs");
-  std::vector<Case> cases;
-  for (int arity = 1; arity <= 16; ++arity) {
-    for (int i = 0; i < 20; ++i) {
-      Case c{{}, testing::random_fr_with_edges(rng), 1 + static_cast<int>(rng() % (arity + 1))};
-      for (int k = 0; k < arity; ++k) c.inputs.push_back(testing::random_fr_with_edges(rng));
-      cases.push_back(std::move(c));
-    }
-  }
+  const auto cases = random_cases(
+      rng, [](int) { return 20; }, true);
   expect_same(cases, run_oracle("hash", cases));
 }
 
 TEST_F(CircomlibjsOracle, PureJsReferenceAgreesToo) {
   // circomlibjs' plain JS reference is independent of its wasm build; a smaller random set.
   std::mt19937_64 rng = testing::seeded_rng("CircomlibjsOracle.PureJsReference");
-  std::vector<Case> cases;
-  for (int arity = 1; arity <= 16; ++arity) {
-    for (int i = 0; i < 10; ++i) {
-      Case c{{}, Fr::zero(), 1};
-      for (int k = 0; k < arity; ++k) c.inputs.push_back(testing::random_fr_with_edges(rng));
-      cases.push_back(std::move(c));
-    }
-  }
+  const auto cases = random_cases(
+      rng, [](int) { return 10; }, false);
   expect_same(cases, run_oracle("reference", cases));
 }
 

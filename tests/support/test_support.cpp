@@ -41,7 +41,8 @@ field::Fr random_fr(std::mt19937_64& rng) {
     for (int i = 0; i < 4; ++i) {
       std::uint64_t word = rng();
       if (i == 0) word &= (std::uint64_t{1} << 62) - 1;
-      for (int b = 0; b < 8; ++b) bytes[i * 8 + b] = static_cast<std::uint8_t>(word >> (56 - 8 * b));
+      for (int b = 0; b < 8; ++b)
+        bytes[i * 8 + b] = static_cast<std::uint8_t>(word >> (56 - 8 * b));
     }
     absl::StatusOr<field::Fr> value = field::from_bytes_be(bytes.data(), bytes.size());
     if (value.ok()) return *value;
@@ -53,8 +54,8 @@ std::vector<field::Fr> edge_values() {
   for (const char* text :
        {"0", "1", "2", "3", "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000000",
         "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593efffffff",
-        "0x183227397098d014dc2822db40c0ac2e9419f4243cdcb848a1f0fac9f8000000",
-        "0xffffffffffffffff", "0x10000000000000000", "0xffffffffffffffffffffffffffffffff",
+        "0x183227397098d014dc2822db40c0ac2e9419f4243cdcb848a1f0fac9f8000000", "0xffffffffffffffff",
+        "0x10000000000000000", "0xffffffffffffffffffffffffffffffff",
         "0x100000000000000000000000000000000",
         "0x2000000000000000000000000000000000000000000000000000000000000000",
         "0x1fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"}) {

@@ -21,8 +21,8 @@ TEST(CpuBackend, BulkEqualsSingleForEveryArityAndSize) {
   EXPECT_EQ(backend->kind(), BackendKind::kCpu);
   for (int arity = 1; arity <= 16; ++arity) {
     // Sizes below, at and above one task's share, and a ragged tail.
-    for (std::size_t count : {std::size_t{0}, std::size_t{1}, std::size_t{255}, std::size_t{256},
-                              std::size_t{1000}}) {
+    for (std::size_t count :
+         {std::size_t{0}, std::size_t{1}, std::size_t{255}, std::size_t{256}, std::size_t{1000}}) {
       const std::vector<Fr> inputs = random_inputs(rng, count * static_cast<std::size_t>(arity));
       std::vector<Fr> outputs(count);
       ASSERT_TRUE(backend->poseidon_hash_many(arity, inputs, outputs).ok());

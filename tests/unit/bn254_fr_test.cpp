@@ -1,10 +1,11 @@
 // BN254 Fr against GMP as an independent big-integer reference, plus the text and byte codecs.
+#include "kernels/field/bn254_fr.hpp"
+
 #include <gmp.h>
 
 #include <string>
 
 #include "gtest/gtest.h"
-#include "kernels/field/bn254_fr.hpp"
 #include "kernels/field/bn254_fr_text.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -114,7 +115,8 @@ TEST(Bn254Fr, TextRoundTripsAndMatchesGmpFormatting) {
     ASSERT_EQ(*from_bytes_be(bytes.data(), bytes.size()), x);
   }
   EXPECT_EQ(to_hex(*parse_fr("0X1F")), "0x" + std::string(62, '0') + "1f");
-  EXPECT_EQ(to_decimal(*parse_fr("0x0000000000000000000000000000000000000000000000000000000000000000001")),
+  EXPECT_EQ(to_decimal(
+                *parse_fr("0x0000000000000000000000000000000000000000000000000000000000000000001")),
             "1");
   EXPECT_EQ(to_decimal(*parse_fr("000123")), "123");
   EXPECT_EQ(to_decimal(*parse_fr("10000000000000000000")), "10000000000000000000");
@@ -123,7 +125,9 @@ TEST(Bn254Fr, TextRoundTripsAndMatchesGmpFormatting) {
 TEST(Bn254Fr, RejectsValuesAtOrAboveTheModulus) {
   const std::string p = kModulusDec;
   for (const std::string& text :
-       {p, std::string("21888242871839275222246405745257275088548364400416034343698204186575808495618"),
+       {p,
+        std::string(
+            "21888242871839275222246405745257275088548364400416034343698204186575808495618"),
         std::string("0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001"),
         std::string("0x" + std::string(64, 'f')), std::string("0x1" + std::string(64, '0')),
         std::string(200, '9')}) {

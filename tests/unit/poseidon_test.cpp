@@ -19,7 +19,8 @@ Fr fr(const std::string& text) {
 }
 
 TEST(PoseidonVectors, EveryHashVector) {
-  const nlohmann::json vectors = testing::read_json(testing::vectors_dir() / "poseidon_bn254_circom.json");
+  const nlohmann::json vectors =
+      testing::read_json(testing::vectors_dir() / "poseidon_bn254_circom.json");
   ASSERT_GE(vectors.at("hash").size(), 1u);
   for (const auto& v : vectors.at("hash")) {
     std::vector<Fr> inputs;
@@ -37,7 +38,8 @@ TEST(PoseidonVectors, EveryHashVector) {
 }
 
 TEST(PoseidonVectors, PermutationVectors) {
-  const nlohmann::json vectors = testing::read_json(testing::vectors_dir() / "poseidon_bn254_circom.json");
+  const nlohmann::json vectors =
+      testing::read_json(testing::vectors_dir() / "poseidon_bn254_circom.json");
   const auto& perms = vectors.at("permutation");
   ASSERT_EQ(perms.size(), 2u);
   for (const auto& [name, expected] : perms.items()) {
@@ -47,7 +49,8 @@ TEST(PoseidonVectors, PermutationVectors) {
     absl::StatusOr<std::vector<Fr>> out = permutation_outputs(inputs, Fr::zero(), t);
     ASSERT_TRUE(out.ok()) << out.status();
     for (int i = 0; i < t; ++i) {
-      EXPECT_EQ(field::to_hex((*out)[i]), expected[i].get<std::string>()) << name << " output " << i;
+      EXPECT_EQ(field::to_hex((*out)[i]), expected[i].get<std::string>())
+          << name << " output " << i;
     }
   }
 }
@@ -58,7 +61,8 @@ TEST(PoseidonParams, GeneratedConstantsMatchPublishedValues) {
             "0x0ee9a592ba9a9518d05986d656f40c2114c4993c11bb29938d21d47304cd8e6e");
   for (int t = kMinWidth; t <= kMaxWidth; ++t) {
     const PoseidonParams& p = poseidon_params(t);
-    EXPECT_EQ(p.round_constants.size(), static_cast<std::size_t>((kFullRounds + p.rounds_partial) * t));
+    EXPECT_EQ(p.round_constants.size(),
+              static_cast<std::size_t>((kFullRounds + p.rounds_partial) * t));
     EXPECT_EQ(p.mds.size(), static_cast<std::size_t>(t * t));
     EXPECT_EQ(p.optimized.size(), p.layout.total);
   }
@@ -82,6 +86,22 @@ TEST(PoseidonParams, SparseFormEqualsTextbookPermutationForEveryWidth) {
       absl::StatusOr<std::vector<Fr>> got = permutation_outputs(inputs, capacity, t);
       ASSERT_TRUE(got.ok());
       ASSERT_EQ(*got, expected) << "t = " << t << " trial " << trial;
+    }
+  }
+}
+
+TEST(PoseidonParams, RuntimeWidthPermutationEqualsTextbook) {
+  // permute<0> reads the width from the tables: the GPU's kernel for t > 6, run here on the host.
+  std::mt19937_64 rng = testing::seeded_rng("PoseidonParams.RuntimeWidthPermutation");
+  for (int t = kMinWidth; t <= kMaxWidth; ++t) {
+    const PoseidonParams& params = poseidon_params(t);
+    for (int trial = 0; trial < 5; ++trial) {
+      std::vector<Fr> state(static_cast<std::size_t>(kMaxWidth));
+      for (int i = 0; i < t; ++i) state[i] = testing::random_fr_with_edges(rng);
+      std::vector<Fr> expected(state.begin(), state.begin() + t);
+      reference_permutation(params, expected);
+      permute<0>(state.data(), params.tables());
+      ASSERT_EQ(std::vector<Fr>(state.begin(), state.begin() + t), expected) << "t = " << t;
     }
   }
 }
