@@ -19,64 +19,70 @@ constexpr int kExitBadInput = 1;
 constexpr int kExitFailure = 2;
 constexpr int kMaxReportedErrors = 20;
 
-struct InputSet {
-  std::size_t line;
-  std::vector<field::Fr> values;
-};
+// One input set: its numbers, checked to be a valid Poseidon arity.
+absl::StatusOr<std::vector<field::Fr>> parse_input_set(std::string_view text) {
+  absl::StatusOr<std::vector<field::Fr>> values = parse_number_list(text);
+  if (!values.ok()) return values.status();
+  if (absl::Status arity = poseidon::width_for_inputs(values->size()).status(); !arity.ok()) {
+    return arity;
+  }
+  return values;
+}
 
 // Reads every line first so that a bad line anywhere fails the run before anything is printed.
-bool read_input_sets(std::istream& in, std::vector<InputSet>& sets) {
+int read_input_sets(std::istream& in, const std::string& source,
+                    std::vector<std::vector<field::Fr>>& sets) {
   std::string line;
   std::size_t line_number = 0;
   int errors = 0;
   while (std::getline(in, line)) {
     ++line_number;
-    absl::StatusOr<std::vector<field::Fr>> values = parse_number_list(line);
-    absl::Status status = values.status();
-    if (status.ok()) status = poseidon::width_for_inputs(values->size()).status();
-    if (!status.ok()) {
+    absl::StatusOr<std::vector<field::Fr>> values = parse_input_set(line);
+    if (!values.ok()) {
       if (++errors <= kMaxReportedErrors) {
-        std::cerr << "arbor: line " << line_number << ": " << status.message() << "\n";
+        std::cerr << "arbor: line " << line_number << ": " << values.status().message() << "\n";
       }
       continue;
     }
-    sets.push_back(InputSet{line_number, std::move(*values)});
+    sets.push_back(std::move(*values));
+  }
+  if (in.bad()) {
+    std::cerr << "arbor: cannot read " << source << "\n";
+    return kExitFailure;
   }
   if (errors > kMaxReportedErrors) {
     std::cerr << "arbor: ... and " << errors - kMaxReportedErrors << " more bad lines\n";
   }
-  return errors == 0;
+  return errors == 0 ? kExitOk : kExitBadInput;
 }
 
 int run_hash_poseidon(const HashOptions& options) {
-  std::vector<InputSet> sets;
+  std::vector<std::vector<field::Fr>> sets;
   if (!options.values.empty()) {
     if (!options.batch_file.empty()) {
       std::cerr << "arbor: give numbers as arguments or --batch FILE, not both\n";
       return kExitBadInput;
     }
     absl::StatusOr<std::vector<field::Fr>> values =
-        parse_number_list(absl::StrJoin(options.values, " "));
-    absl::Status status = values.status();
-    if (status.ok()) status = poseidon::width_for_inputs(values->size()).status();
-    if (!status.ok()) {
-      std::cerr << "arbor: " << status.message() << "\n";
+        parse_input_set(absl::StrJoin(options.values, " "));
+    if (!values.ok()) {
+      std::cerr << "arbor: " << values.status().message() << "\n";
       return kExitBadInput;
     }
-    sets.push_back(InputSet{0, std::move(*values)});
+    sets.push_back(std::move(*values));
   } else {
-    bool ok = false;
+    int read_status = kExitOk;
     if (options.batch_file.empty() || options.batch_file == "-") {
-      ok = read_input_sets(std::cin, sets);
+      read_status = read_input_sets(std::cin, "stdin", sets);
     } else {
       std::ifstream file(options.batch_file);
       if (!file) {
         std::cerr << "arbor: cannot open " << options.batch_file << "\n";
         return kExitFailure;
       }
-      ok = read_input_sets(file, sets);
+      read_status = read_input_sets(file, options.batch_file, sets);
     }
-    if (!ok) return kExitBadInput;
+    if (read_status != kExitOk) return read_status;
     if (sets.empty()) {
       std::cerr << "arbor: no input: give numbers as arguments, --batch FILE, or lines on stdin\n";
       return kExitBadInput;
@@ -97,14 +103,13 @@ int run_hash_poseidon(const HashOptions& options) {
   // One bulk job per arity, results put back in input order.
   std::map<int, std::vector<std::size_t>> by_arity;
   for (std::size_t i = 0; i < sets.size(); ++i) {
-    by_arity[static_cast<int>(sets[i].values.size())].push_back(i);
+    by_arity[static_cast<int>(sets[i].size())].push_back(i);
   }
   std::vector<field::Fr> results(sets.size());
   for (const auto& [arity, indices] : by_arity) {
     std::vector<field::Fr> inputs;
     inputs.reserve(indices.size() * static_cast<std::size_t>(arity));
-    for (std::size_t i : indices)
-      inputs.insert(inputs.end(), sets[i].values.begin(), sets[i].values.end());
+    for (std::size_t i : indices) inputs.insert(inputs.end(), sets[i].begin(), sets[i].end());
     std::vector<field::Fr> hashes(indices.size());
     if (absl::Status s = (*backend)->poseidon_hash_many(arity, inputs, hashes); !s.ok()) {
       std::cerr << "arbor: " << s.message() << "\n";

@@ -82,6 +82,9 @@ TEST(CliHash, BadArgumentsAndUsage) {
   r = arbor("hash poseidon --batch /nonexistent/file");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("/nonexistent/file"), std::string::npos) << r.err;
+  r = arbor("hash poseidon --batch " + std::filesystem::temp_directory_path().string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("cannot read"), std::string::npos) << r.err;
   r = arbor("hash poseidon 1 --batch -", "1\n");
   EXPECT_EQ(r.exit_code, 1);
   r = arbor("hash poseidon --backend quantum 1");
