@@ -95,3 +95,24 @@ CommandResult run_command(const std::string& command, const std::string& input) 
 }
 
 }  // namespace arbor::testing
+
+namespace arbor::testing {
+
+TempDir::TempDir(const std::string& tag) {
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern =
+      (std::filesystem::path(base && *base ? base : "/tmp") / (tag + "-XXXXXX")).string();
+  if (mkdtemp(pattern.data()) == nullptr) {
+    throw std::runtime_error("mkdtemp failed for " + pattern);
+  }
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::permissions(path_, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::add, ignored);
+  std::filesystem::remove_all(path_, ignored);
+}
+
+}  // namespace arbor::testing

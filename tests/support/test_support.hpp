@@ -36,3 +36,21 @@ struct CommandResult {
 CommandResult run_command(const std::string& command, const std::string& input = "");
 
 }  // namespace arbor::testing
+
+namespace arbor::testing {
+
+// A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag = "arbor");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& child) const { return path_ / child; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace arbor::testing

@@ -1,0 +1,231 @@
+#include "storage/record_codec.hpp"
+
+#include <openssl/sha.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace arbor::storage::codec {
+namespace {
+
+constexpr std::string_view kFormatMagic = "arbor-store";
+constexpr uint8_t kTreeRecordLayout = 1;
+constexpr uint8_t kVersionRecordLayout = 1;
+
+// Reads the fields of an encoded record, remembering the first shortfall.
+class FieldReader {
+ public:
+  explicit FieldReader(std::string_view bytes) : rest_(bytes) {}
+
+  uint8_t u8() {
+    if (!take(1)) return 0;
+    return static_cast<uint8_t>(last_[0]);
+  }
+  uint32_t u32() {
+    if (!take(4)) return 0;
+    uint32_t value = 0;
+    for (char c : last_) value = (value << 8) | static_cast<uint8_t>(c);
+    return value;
+  }
+  uint64_t u64() {
+    if (!take(8)) return 0;
+    return read_u64(last_);
+  }
+  std::string bytes(size_t limit) {
+    uint32_t length = u32();
+    if (!ok_) return {};
+    if (length > limit) {
+      ok_ = false;
+      return {};
+    }
+    if (!take(length)) return {};
+    return std::string(last_);
+  }
+  bool finished_cleanly() const { return ok_ && rest_.empty(); }
+
+ private:
+  bool take(size_t count) {
+    if (!ok_ || rest_.size() < count) {
+      ok_ = false;
+      return false;
+    }
+    last_ = rest_.substr(0, count);
+    rest_.remove_prefix(count);
+    return true;
+  }
+
+  std::string_view rest_;
+  std::string_view last_;
+  bool ok_ = true;
+};
+
+}  // namespace
+
+void append_u32(std::string& out, uint32_t value) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
+}
+
+void append_u64(std::string& out, uint64_t value) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
+}
+
+void append_bytes(std::string& out, std::string_view bytes) {
+  append_u32(out, static_cast<uint32_t>(bytes.size()));
+  out.append(bytes);
+}
+
+uint64_t read_u64(std::string_view bytes) {
+  uint64_t value = 0;
+  for (size_t i = 0; i < 8; ++i) value = (value << 8) | static_cast<uint8_t>(bytes[i]);
+  return value;
+}
+
+std::string tree_namespace(std::string_view tree_name) {
+  std::string input = absl::StrCat("arbor-tree:", std::string(tree_name));
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), kNamespaceBytes);
+}
+
+std::string prefix_successor(std::string_view prefix) {
+  std::string next(prefix);
+  while (!next.empty()) {
+    auto& last = reinterpret_cast<unsigned char&>(next.back());
+    if (last != 0xff) {
+      ++last;
+      return next;
+    }
+    next.pop_back();
+  }
+  return next;
+}
+
+std::string record_key(std::string_view ns, std::string_view key, uint64_t version) {
+  std::string out;
+  out.reserve(ns.size() + key.size() + kVersionBytes);
+  out.append(ns);
+  out.append(key);
+  append_u64(out, ~version);
+  return out;
+}
+
+uint64_t record_key_version(std::string_view record_key) {
+  return ~read_u64(record_key.substr(record_key.size() - kVersionBytes));
+}
+
+std::string change_prefix(std::string_view ns, uint64_t version) {
+  std::string out(ns);
+  append_u64(out, version);
+  return out;
+}
+
+std::string change_key(std::string_view ns, uint64_t version, Space space, std::string_view key) {
+  std::string out = change_prefix(ns, version);
+  out.push_back(static_cast<char>(space));
+  out.append(key);
+  return out;
+}
+
+std::optional<ChangeEntry> parse_change_key(std::string_view ns, std::string_view change_key) {
+  if (change_key.size() < ns.size() + kVersionBytes + 2 || !change_key.starts_with(ns)) {
+    return std::nullopt;
+  }
+  auto space = static_cast<uint8_t>(change_key[ns.size() + kVersionBytes]);
+  if (space > static_cast<uint8_t>(Space::kValues)) return std::nullopt;
+  return ChangeEntry{read_u64(change_key.substr(ns.size())), static_cast<Space>(space),
+                     change_key.substr(ns.size() + kVersionBytes + 1)};
+}
+
+std::string root_key(std::string_view ns, uint64_t version) { return change_prefix(ns, version); }
+
+std::string tree_meta_key(std::string_view name) {
+  return absl::StrCat(std::string(kTreeKeyPrefix), std::string(name));
+}
+
+std::string encode_format_record(uint32_t format_version) {
+  std::string out(kFormatMagic);
+  append_u32(out, format_version);
+  return out;
+}
+
+absl::StatusOr<uint32_t> decode_format_record(std::string_view bytes) {
+  if (bytes.size() != kFormatMagic.size() + 4 || !bytes.starts_with(kFormatMagic)) {
+    return absl::DataLossError("the store's format record is corrupt");
+  }
+  FieldReader reader(bytes.substr(kFormatMagic.size()));
+  return reader.u32();
+}
+
+std::string encode_tree_record(const TreeRecord& record) {
+  const TreeInfo& info = record.info;
+  std::string out;
+  out.push_back(static_cast<char>(kTreeRecordLayout));
+  append_bytes(out, record.ns);
+  append_bytes(out, info.name);
+  append_bytes(out, info.scheme);
+  append_bytes(out, info.params);
+  append_u32(out, info.node_key_bytes);
+  append_u32(out, info.value_key_bytes);
+  append_u64(out, info.keep_versions);
+  append_u64(out, info.head_version);
+  append_u64(out, info.oldest_version);
+  append_bytes(out, info.head_root);
+  append_u64(out, static_cast<uint64_t>(info.created_unix_ms));
+  return out;
+}
+
+absl::StatusOr<TreeRecord> decode_tree_record(std::string_view bytes) {
+  FieldReader reader(bytes);
+  TreeRecord record;
+  TreeInfo& info = record.info;
+  uint8_t layout = reader.u8();
+  record.ns = reader.bytes(kNamespaceBytes);
+  info.name = reader.bytes(kMaxTreeNameBytes);
+  info.scheme = reader.bytes(kMaxTreeNameBytes);
+  info.params = reader.bytes(kMaxParamsBytes);
+  info.node_key_bytes = reader.u32();
+  info.value_key_bytes = reader.u32();
+  info.keep_versions = reader.u64();
+  info.head_version = reader.u64();
+  info.oldest_version = reader.u64();
+  info.head_root = reader.bytes(kMaxRootBytes);
+  info.created_unix_ms = static_cast<int64_t>(reader.u64());
+  if (!reader.finished_cleanly() || layout != kTreeRecordLayout ||
+      record.ns.size() != kNamespaceBytes || info.node_key_bytes == 0 ||
+      info.node_key_bytes > kMaxKeyBytes || info.value_key_bytes == 0 ||
+      info.value_key_bytes > kMaxKeyBytes || info.oldest_version > info.head_version) {
+    return absl::DataLossError(absl::StrCat("tree record of ", bytes.size(), " bytes is corrupt"));
+  }
+  return record;
+}
+
+std::string encode_version_record(const VersionRecord& record) {
+  std::string out;
+  out.push_back(static_cast<char>(kVersionRecordLayout));
+  append_u64(out, record.version);
+  append_bytes(out, record.root);
+  append_bytes(out, record.root_node_key);
+  append_bytes(out, record.label);
+  append_u64(out, static_cast<uint64_t>(record.committed_unix_ms));
+  append_u64(out, record.record_count);
+  return out;
+}
+
+absl::StatusOr<VersionRecord> decode_version_record(std::string_view bytes) {
+  FieldReader reader(bytes);
+  VersionRecord record;
+  uint8_t layout = reader.u8();
+  record.version = reader.u64();
+  record.root = reader.bytes(kMaxRootBytes);
+  record.root_node_key = reader.bytes(kMaxKeyBytes);
+  record.label = reader.bytes(kMaxLabelBytes);
+  record.committed_unix_ms = static_cast<int64_t>(reader.u64());
+  record.record_count = reader.u64();
+  if (!reader.finished_cleanly() || layout != kVersionRecordLayout) {
+    return absl::DataLossError(
+        absl::StrCat("version record of ", bytes.size(), " bytes is corrupt"));
+  }
+  return record;
+}
+
+}  // namespace arbor::storage::codec

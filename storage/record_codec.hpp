@@ -1,0 +1,63 @@
+// Byte layouts of the store's keys and records (see storage/README.md, "Layout").
+// Internal to storage/.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "storage/store.hpp"
+
+namespace arbor::storage::codec {
+
+inline constexpr size_t kNamespaceBytes = 8;
+inline constexpr size_t kVersionBytes = 8;
+
+void append_u32(std::string& out, uint32_t value);
+void append_u64(std::string& out, uint64_t value);
+void append_bytes(std::string& out, std::string_view bytes);  // u32 length + bytes
+uint64_t read_u64(std::string_view bytes);                    // first 8 bytes, big-endian
+
+// Fixed-length tree namespace: the first 8 bytes of SHA-256("arbor-tree:" + name).
+std::string tree_namespace(std::string_view tree_name);
+// Smallest key greater than every key that starts with `prefix`; empty when there is none.
+std::string prefix_successor(std::string_view prefix);
+
+// nodes / values: ns | key | ~version. Inverting the version puts the newest first, so one Seek
+// finds the newest record at or below a version.
+std::string record_key(std::string_view ns, std::string_view key, uint64_t version);
+uint64_t record_key_version(std::string_view record_key);
+// changes: ns | version | space | key — the journal of what each version wrote.
+std::string change_key(std::string_view ns, uint64_t version, Space space, std::string_view key);
+std::string change_prefix(std::string_view ns, uint64_t version);
+struct ChangeEntry {
+  uint64_t version;
+  Space space;
+  std::string_view key;
+};
+std::optional<ChangeEntry> parse_change_key(std::string_view ns, std::string_view change_key);
+// roots: ns | version
+std::string root_key(std::string_view ns, uint64_t version);
+// meta
+inline constexpr std::string_view kFormatKey = "format";
+inline constexpr std::string_view kTreeKeyPrefix = "tree/";
+std::string tree_meta_key(std::string_view name);
+std::string encode_format_record(uint32_t format_version);
+absl::StatusOr<uint32_t> decode_format_record(std::string_view bytes);
+
+// Stored record values start with a tag: live data or a tombstone.
+inline constexpr char kLiveTag = 1;
+inline constexpr char kTombstoneTag = 0;
+
+struct TreeRecord {
+  TreeInfo info;
+  std::string ns;
+};
+std::string encode_tree_record(const TreeRecord& record);
+absl::StatusOr<TreeRecord> decode_tree_record(std::string_view bytes);
+std::string encode_version_record(const VersionRecord& record);
+absl::StatusOr<VersionRecord> decode_version_record(std::string_view bytes);
+
+}  // namespace arbor::storage::codec

@@ -1,0 +1,1418 @@
+#include "storage/store.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <set>
+#include <shared_mutex>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/convenience.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/slice_transform.h"
+#include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
+#include "rocksdb/utilities/table_properties_collectors.h"
+#include "rocksdb/write_batch.h"
+#include "spdlog/spdlog.h"
+#include "storage/latency_histogram.hpp"
+#include "storage/record_codec.hpp"
+
+namespace arbor::storage {
+namespace {
+
+enum Family : int { kNodesFamily, kValuesFamily, kRootsFamily, kChangesFamily, kMetaFamily };
+constexpr int kFamilyCount = 5;
+constexpr std::array<const char*, kFamilyCount> kFamilyNames = {"nodes", "values", "roots",
+                                                                "changes", "meta"};
+// Deletions per WriteBatch while cleaning up pruned versions: bounds memory and batch latency.
+constexpr size_t kCleanupBatchEntries = 8192;
+
+Family family_of(Space space) { return space == Space::kNodes ? kNodesFamily : kValuesFamily; }
+
+std::string text(const rocksdb::Status& status) { return status.ToString(); }
+
+absl::Status to_status(const rocksdb::Status& status, std::string_view context) {
+  std::string message = absl::StrCat(std::string(context), ": ", text(status));
+  if (status.IsNotFound()) return absl::NotFoundError(message);
+  if (status.IsCorruption()) return absl::DataLossError(message);
+  if (status.IsInvalidArgument()) return absl::InvalidArgumentError(message);
+  if (status.IsNoSpace()) return absl::ResourceExhaustedError(message);
+  if (status.IsIOError()) {
+    std::string detail = text(status);
+    if (detail.find("LOCK") != std::string::npos &&
+        (detail.find("temporarily unavailable") != std::string::npos ||
+         detail.find("lock hold") != std::string::npos)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(std::string(context),
+                       ": the database is already open (in this or another process): ", detail));
+    }
+    if (detail.find("Permission denied") != std::string::npos ||
+        detail.find("Read-only file system") != std::string::npos) {
+      return absl::PermissionDeniedError(message);
+    }
+    return absl::UnavailableError(message);
+  }
+  if (status.IsBusy() || status.IsTryAgain() || status.IsTimedOut()) {
+    return absl::UnavailableError(message);
+  }
+  if (status.IsNotSupported()) return absl::UnimplementedError(message);
+  return absl::InternalError(message);
+}
+
+// Record keys are ns | key | version(8): the prefix without the version lets bloom filters answer
+// "is there any version of this key" and keeps each Seek inside one key's versions.
+class StripVersionTransform final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "arbor.StripVersion8"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), key.size() - codec::kVersionBytes);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return key.size() > codec::kNamespaceBytes + codec::kVersionBytes;
+  }
+};
+
+int64_t now_unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool valid_tree_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxTreeNameBytes) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
+bool valid_scheme(std::string_view scheme) {
+  if (scheme.empty() || scheme.size() > 32) return false;
+  return std::all_of(scheme.begin(), scheme.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+std::string in_quotes(std::string_view name) { return absl::StrCat("'", std::string(name), "'"); }
+
+absl::Status no_such_tree(std::string_view name) {
+  return absl::NotFoundError(absl::StrCat("no tree named ", in_quotes(name)));
+}
+
+rocksdb::Slice slice(std::string_view bytes) { return rocksdb::Slice(bytes.data(), bytes.size()); }
+std::string_view view_of(const rocksdb::Slice& bytes) { return {bytes.data(), bytes.size()}; }
+
+rocksdb::CompressionType rocks_compression(Compression compression, bool bottom) {
+  switch (compression) {
+    case Compression::kLz4Zstd:
+      return bottom ? rocksdb::kZSTD : rocksdb::kLZ4Compression;
+    case Compression::kLz4:
+      return rocksdb::kLZ4Compression;
+    case Compression::kZstd:
+      return rocksdb::kZSTD;
+    case Compression::kNone:
+      return rocksdb::kNoCompression;
+  }
+  return rocksdb::kNoCompression;
+}
+
+}  // namespace
+
+struct TreeState {
+  std::string ns;
+  std::mutex writer;  // one commit, rollback, prune or drop of this tree at a time
+  // Set by drop_tree under both `writer` and the store's cleanup mutex.
+  std::atomic<bool> dropped{false};
+  mutable std::mutex info_mutex;
+  TreeInfo info;
+
+  TreeInfo snapshot_info() const {
+    std::lock_guard lock(info_mutex);
+    return info;
+  }
+  void set_info(TreeInfo updated) {
+    std::lock_guard lock(info_mutex);
+    info = std::move(updated);
+  }
+};
+
+class StoreCore {
+ public:
+  ~StoreCore() {
+    if (!db) return;
+    for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
+    rocksdb::Status closed = db->Close();
+    if (!closed.ok()) spdlog::warn("closing the store at {}: {}", dir.string(), text(closed));
+  }
+
+  rocksdb::ColumnFamilyHandle* family(Family which) const { return handles[which]; }
+
+  absl::Status require_writable() const {
+    if (read_only) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the store at ", dir.string(), " is open read-only"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::shared_ptr<TreeState>> find(std::string_view name) const {
+    std::shared_lock lock(registry_mutex);
+    auto found = trees.find(name);
+    if (found == trees.end()) return no_such_tree(name);
+    return found->second;
+  }
+
+  // Reads the registry record of `name` as of `snapshot` (the latest state when null).
+  absl::StatusOr<codec::TreeRecord> read_tree_record(std::string_view name,
+                                                     const rocksdb::Snapshot* snapshot) const {
+    rocksdb::ReadOptions read;
+    read.snapshot = snapshot;
+    std::string bytes;
+    rocksdb::Status got =
+        db->Get(read, family(kMetaFamily), slice(codec::tree_meta_key(name)), &bytes);
+    if (got.IsNotFound()) return no_such_tree(name);
+    if (!got.ok()) return to_status(got, absl::StrCat("reading tree ", in_quotes(name)));
+    auto record = codec::decode_tree_record(bytes);
+    if (!record.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("tree ", in_quotes(name), ": ", std::string(record.status().message())));
+    }
+    return record;
+  }
+
+  absl::StatusOr<VersionRecord> read_version_record(std::string_view name, std::string_view ns,
+                                                    uint64_t version,
+                                                    const rocksdb::Snapshot* snapshot) const {
+    rocksdb::ReadOptions read;
+    read.snapshot = snapshot;
+    std::string bytes;
+    rocksdb::Status got =
+        db->Get(read, family(kRootsFamily), slice(codec::root_key(ns, version)), &bytes);
+    if (got.IsNotFound()) {
+      return absl::DataLossError(absl::StrCat("tree ", in_quotes(name), ": the record of version ",
+                                              version, " is missing"));
+    }
+    if (!got.ok()) return to_status(got, absl::StrCat("reading tree ", in_quotes(name)));
+    auto record = codec::decode_version_record(bytes);
+    if (!record.ok()) {
+      return absl::DataLossError(absl::StrCat("tree ", in_quotes(name), ", version ", version, ": ",
+                                              std::string(record.status().message())));
+    }
+    if (record->version != version) {
+      return absl::DataLossError(absl::StrCat("tree ", in_quotes(name), ": the record of version ",
+                                              version, " says version ", record->version));
+    }
+    return record;
+  }
+
+  enum class Durability {
+    kSyncMode,    // what the configured sync mode promises for commits
+    kBackground,  // may be lost on a crash and redone (cleanup)
+    kAlwaysSync,  // WAL and fsync whatever the mode: creating and dropping trees
+  };
+  absl::Status write(rocksdb::WriteBatch& batch, std::string_view context,
+                     Durability durability = Durability::kSyncMode) const {
+    rocksdb::WriteOptions options = write_options;
+    if (durability == Durability::kBackground) options.sync = false;
+    if (durability == Durability::kAlwaysSync) {
+      options.sync = true;
+      options.disableWAL = false;
+    }
+    rocksdb::Status written = db->Write(options, &batch);
+    if (!written.ok()) return to_status(written, context);
+    return absl::OkStatus();
+  }
+
+  // Drops what only versions below the tree's oldest retained version use. For each journal entry
+  // of a version V < oldest it deletes the key's records older than V, and V's own record when that
+  // is a tombstone; then the journal entry. The oldest version's journal stays: a rollback can make
+  // it the head again, and open verifies the head with it. So records superseded exactly at the
+  // oldest version go when the oldest moves past it. Versions at or above the oldest are never
+  // touched, so this runs while the tree takes commits and rollbacks; drop excludes it through
+  // cleanup_mutex.
+  absl::StatusOr<uint64_t> clean_below(const TreeState& tree) {
+    std::lock_guard cleanup_lock(cleanup_mutex);
+    // A dropped tree's namespace may already belong to a new tree of the same name.
+    if (tree.dropped) return 0;
+    const std::string& ns = tree.ns;
+    const TreeInfo info = tree.snapshot_info();
+    std::string lower = codec::change_prefix(ns, 0);
+    std::string upper = codec::change_prefix(ns, info.oldest_version);
+    rocksdb::ReadOptions journal_read;
+    rocksdb::Slice lower_slice(lower), upper_slice(upper);
+    journal_read.iterate_lower_bound = &lower_slice;
+    journal_read.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> journal(
+        db->NewIterator(journal_read, family(kChangesFamily)));
+    rocksdb::ReadOptions record_read;
+    record_read.prefix_same_as_start = true;
+    std::array<std::unique_ptr<rocksdb::Iterator>, 2> records;
+    // Keys already cleaned in this batch, with the version they were cleaned at: the record
+    // iterators do not see this batch's deletions, so a key's older records are not deleted twice.
+    std::map<std::pair<Space, std::string>, uint64_t> cleaned;
+    auto refresh = [&] {
+      for (Space space : {Space::kNodes, Space::kValues}) {
+        records[static_cast<int>(space)].reset(
+            db->NewIterator(record_read, family(family_of(space))));
+      }
+      cleaned.clear();
+    };
+    refresh();
+
+    uint64_t deleted = 0;
+    rocksdb::WriteBatch batch;
+    for (journal->Seek(lower_slice); journal->Valid(); journal->Next()) {
+      auto entry = codec::parse_change_key(ns, view_of(journal->key()));
+      if (!entry) return absl::DataLossError("a journal key of the store is malformed");
+      auto& record = *records[static_cast<int>(entry->space)];
+      auto [previous, first_time] =
+          cleaned.try_emplace({entry->space, std::string(entry->key)}, entry->version);
+      const bool seen_before = !first_time;
+      const uint64_t cleaned_at = previous->second;
+      previous->second = entry->version;
+      std::string target = codec::record_key(ns, entry->key, entry->version);
+      for (record.Seek(target); record.Valid(); record.Next()) {
+        std::string_view key = view_of(record.key());
+        if (key.size() != target.size()) break;
+        uint64_t version = codec::record_key_version(key);
+        bool tombstone = !record.value().empty() && record.value()[0] == codec::kTombstoneTag;
+        if (seen_before && version < cleaned_at) break;  // deleted earlier in this batch
+        bool drop = version == entry->version
+                        ? tombstone
+                        : !(seen_before && version == cleaned_at && tombstone);
+        if (drop) {
+          batch.Delete(family(family_of(entry->space)), record.key());
+          ++deleted;
+        }
+      }
+      if (!record.status().ok()) return to_status(record.status(), "cleaning up pruned versions");
+      batch.Delete(family(kChangesFamily), journal->key());
+      if (static_cast<size_t>(batch.Count()) >= kCleanupBatchEntries) {
+        if (auto written = write(batch, "cleaning up pruned versions", Durability::kBackground);
+            !written.ok()) {
+          return written;
+        }
+        batch.Clear();
+        refresh();
+      }
+    }
+    if (!journal->status().ok()) return to_status(journal->status(), "reading the journal");
+    if (batch.Count() > 0) {
+      if (auto written = write(batch, "cleaning up pruned versions", Durability::kBackground);
+          !written.ok()) {
+        return written;
+      }
+    }
+    records_pruned.fetch_add(deleted, std::memory_order_relaxed);
+    return deleted;
+  }
+
+  absl::Status clean_tree(std::string_view name) {
+    auto state = find(name);
+    if (!state.ok()) return absl::OkStatus();  // dropped meanwhile: nothing left to clean
+    return clean_below(**state).status();
+  }
+
+  // Background cleanup after commits that pushed a tree past its retention.
+  void schedule_cleanup(const std::string& name) {
+    if (!options.background_cleanup || read_only) return;
+    std::lock_guard lock(worker_mutex);
+    pending_cleanup.insert(name);
+    worker_wake.notify_all();
+  }
+
+  void run_worker() {
+    std::unique_lock lock(worker_mutex);
+    while (true) {
+      worker_wake.wait(lock, [&] { return stopping || !pending_cleanup.empty(); });
+      if (stopping) return;
+      std::string name = *pending_cleanup.begin();
+      pending_cleanup.erase(pending_cleanup.begin());
+      worker_busy = true;
+      lock.unlock();
+      absl::Status cleaned = clean_tree(name);
+      lock.lock();
+      worker_busy = false;
+      if (!cleaned.ok()) {
+        spdlog::error("cleaning up pruned versions of tree '{}': {}", name,
+                      std::string(cleaned.message()));
+        last_cleanup_error = cleaned;
+      }
+      worker_idle.notify_all();
+    }
+  }
+
+  std::filesystem::path dir;
+  StoreOptions options;
+  bool read_only = false;
+  std::shared_ptr<rocksdb::Cache> cache;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // ours first, in Family order
+  rocksdb::WriteOptions write_options;
+
+  mutable std::shared_mutex registry_mutex;
+  std::map<std::string, std::shared_ptr<TreeState>, std::less<>> trees;
+
+  std::mutex cleanup_mutex;
+  std::mutex worker_mutex;
+  std::condition_variable worker_wake;
+  std::condition_variable syncer_wake;
+  std::condition_variable worker_idle;
+  std::set<std::string> pending_cleanup;
+  bool worker_busy = false;
+  bool stopping = false;
+  absl::Status last_cleanup_error;
+  std::thread worker;
+  std::thread wal_syncer;
+
+  LatencyHistogram commit_latency;
+  std::atomic<uint64_t> commits{0};
+  std::atomic<uint64_t> records_committed{0};
+  std::atomic<uint64_t> rollbacks{0};
+  std::atomic<uint64_t> records_pruned{0};
+};
+
+// ---------------------------------------------------------------------------------------------
+// WriteSet
+
+std::string_view to_string(Space space) { return space == Space::kNodes ? "node" : "value"; }
+
+void WriteSet::put(Space space, std::string_view key, std::string_view value) {
+  mutations_.push_back({space, false, std::string(key), std::string(value)});
+}
+
+void WriteSet::erase(Space space, std::string_view key) {
+  mutations_.push_back({space, true, std::string(key), {}});
+}
+
+// ---------------------------------------------------------------------------------------------
+// TreeView
+
+struct TreeView::SnapshotHolder {
+  SnapshotHolder(std::shared_ptr<StoreCore> owner)
+      : core(std::move(owner)), snapshot(core->db->GetSnapshot()) {}
+  ~SnapshotHolder() { core->db->ReleaseSnapshot(snapshot); }
+  SnapshotHolder(const SnapshotHolder&) = delete;
+  SnapshotHolder& operator=(const SnapshotHolder&) = delete;
+
+  std::shared_ptr<StoreCore> core;
+  const rocksdb::Snapshot* snapshot;
+};
+
+TreeView::TreeView(std::shared_ptr<StoreCore> core, std::shared_ptr<SnapshotHolder> snapshot,
+                   std::string ns, TreeInfo tree, VersionRecord version)
+    : core_(std::move(core)),
+      snapshot_(std::move(snapshot)),
+      ns_(std::move(ns)),
+      tree_(std::move(tree)),
+      version_(std::move(version)) {}
+
+absl::Status TreeView::check_key(Space space, std::string_view key) const {
+  uint32_t expected = space == Space::kNodes ? tree_.node_key_bytes : tree_.value_key_bytes;
+  if (key.size() != expected) {
+    return absl::InvalidArgumentError(absl::StrCat("tree ", in_quotes(tree_.name), ": a ",
+                                                   std::string(to_string(space)), " key has ",
+                                                   key.size(), " bytes, expected ", expected));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// The newest record of `key` at or below `version`, given an iterator positioned by Seek.
+absl::StatusOr<std::optional<std::string>> read_positioned(rocksdb::Iterator& it,
+                                                           std::string_view target) {
+  if (it.Valid()) {
+    std::string_view found = view_of(it.key());
+    if (found.size() == target.size() &&
+        found.substr(0, found.size() - codec::kVersionBytes) ==
+            target.substr(0, target.size() - codec::kVersionBytes)) {
+      std::string_view value = view_of(it.value());
+      if (value.empty() || (value[0] != codec::kLiveTag && value[0] != codec::kTombstoneTag)) {
+        return absl::DataLossError("a stored record has an unknown tag");
+      }
+      if (value[0] == codec::kTombstoneTag) return std::optional<std::string>();
+      return std::optional<std::string>(std::string(value.substr(1)));
+    }
+  }
+  if (!it.status().ok()) return to_status(it.status(), "reading a record");
+  return std::optional<std::string>();
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<std::string>> TreeView::get(Space space, std::string_view key) const {
+  if (auto checked = check_key(space, key); !checked.ok()) return checked;
+  rocksdb::ReadOptions read;
+  read.snapshot = snapshot_->snapshot;
+  read.prefix_same_as_start = true;
+  std::unique_ptr<rocksdb::Iterator> it(
+      core_->db->NewIterator(read, core_->family(family_of(space))));
+  std::string target = codec::record_key(ns_, key, version_.version);
+  it->Seek(target);
+  return read_positioned(*it, target);
+}
+
+absl::StatusOr<std::vector<std::optional<std::string>>> TreeView::get_many(
+    Space space, std::span<const std::string> keys) const {
+  for (const auto& key : keys) {
+    if (auto checked = check_key(space, key); !checked.ok()) return checked;
+  }
+  std::vector<size_t> order(keys.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+  rocksdb::ReadOptions read;
+  read.snapshot = snapshot_->snapshot;
+  read.prefix_same_as_start = true;
+  std::unique_ptr<rocksdb::Iterator> it(
+      core_->db->NewIterator(read, core_->family(family_of(space))));
+  std::vector<std::optional<std::string>> results(keys.size());
+  for (size_t index : order) {
+    std::string target = codec::record_key(ns_, keys[index], version_.version);
+    it->Seek(target);
+    auto found = read_positioned(*it, target);
+    if (!found.ok()) return found.status();
+    results[index] = std::move(*found);
+  }
+  return results;
+}
+
+absl::Status TreeView::scan(
+    Space space, std::string_view prefix,
+    const std::function<bool(std::string_view key, std::string_view value)>& visit) const {
+  uint32_t key_bytes = space == Space::kNodes ? tree_.node_key_bytes : tree_.value_key_bytes;
+  if (prefix.size() > key_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tree ", in_quotes(tree_.name), ": a scan prefix of ", prefix.size(),
+                     " bytes is longer than its ", key_bytes, "-byte keys"));
+  }
+  std::string lower = absl::StrCat(ns_, std::string(prefix));
+  std::string upper = codec::prefix_successor(lower);
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  rocksdb::ReadOptions read;
+  read.snapshot = snapshot_->snapshot;
+  read.total_order_seek = true;
+  read.iterate_lower_bound = &lower_slice;
+  read.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(
+      core_->db->NewIterator(read, core_->family(family_of(space))));
+  const uint64_t version = version_.version;
+  it->Seek(lower_slice);
+  while (it->Valid()) {
+    std::string_view found = view_of(it->key());
+    if (found.size() != ns_.size() + key_bytes + codec::kVersionBytes) {
+      return absl::DataLossError(absl::StrCat("tree ", in_quotes(tree_.name), ": a stored ",
+                                              std::string(to_string(space)),
+                                              " key has the wrong length"));
+    }
+    std::string key(found.substr(ns_.size(), key_bytes));
+    if (codec::record_key_version(found) > version) {
+      it->Seek(codec::record_key(ns_, key, version));  // newest at or below the view
+      continue;
+    }
+    std::string_view value = view_of(it->value());
+    if (value.empty() || (value[0] != codec::kLiveTag && value[0] != codec::kTombstoneTag)) {
+      return absl::DataLossError("a stored record has an unknown tag");
+    }
+    if (value[0] == codec::kLiveTag && !visit(key, value.substr(1))) return absl::OkStatus();
+    // Past this key's older versions: version 0 sorts last and is never written.
+    std::string past = codec::record_key(ns_, key, 0);
+    it->Seek(past);
+    if (it->Valid() && view_of(it->key()) == past) it->Next();
+  }
+  if (!it->status().ok()) return to_status(it->status(), "scanning records");
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening
+
+namespace {
+
+rocksdb::ColumnFamilyOptions family_options(const StoreOptions& options,
+                                            const std::shared_ptr<rocksdb::Cache>& cache,
+                                            Family family) {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.format_version = 5;
+  if (family == kNodesFamily || family == kValuesFamily) {
+    // Reads Seek to "key at or below version": filter on the key without its version.
+    table.whole_key_filtering = false;
+    cf.prefix_extractor = std::make_shared<StripVersionTransform>();
+    cf.memtable_prefix_bloom_size_ratio = 0.05;
+  }
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.write_buffer_size = options.write_buffer_bytes;
+  cf.level_compaction_dynamic_level_bytes = true;
+  cf.compression = rocks_compression(options.compression, false);
+  cf.bottommost_compression = rocks_compression(options.compression, true);
+  // Pruning deletes in runs; compact files that fill up with tombstones instead of waiting.
+  cf.table_properties_collector_factories.push_back(
+      rocksdb::NewCompactOnDeletionCollectorFactory(64 * 1024, 16 * 1024, 0.5));
+  return cf;
+}
+
+absl::Status check_compression_supported(Compression compression) {
+  auto supported = rocksdb::GetSupportedCompressions();
+  for (bool bottom : {false, true}) {
+    auto wanted = rocks_compression(compression, bottom);
+    if (wanted != rocksdb::kNoCompression &&
+        std::find(supported.begin(), supported.end(), wanted) == supported.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("compression ",
+                                                     std::string(to_string(compression)),
+                                                     " is not supported by this RocksDB build"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Checks that the head version is whole: its version record, its root node, every record its
+// commit wrote, and nothing recorded above it.
+absl::Status verify_head(const StoreCore& core, const codec::TreeRecord& tree) {
+  const TreeInfo& info = tree.info;
+  const std::string& ns = tree.ns;
+  auto head = core.read_version_record(info.name, ns, info.head_version, nullptr);
+  if (!head.ok()) return head.status();
+  if (head->root != info.head_root) {
+    return absl::DataLossError(
+        absl::StrCat("tree ", in_quotes(info.name), ": the root in the record of head version ",
+                     info.head_version, " differs from the tree's head root"));
+  }
+  rocksdb::ReadOptions read;
+  if (!head->root_node_key.empty()) {
+    read.prefix_same_as_start = true;
+    std::unique_ptr<rocksdb::Iterator> it(core.db->NewIterator(read, core.family(kNodesFamily)));
+    std::string target = codec::record_key(ns, head->root_node_key, info.head_version);
+    it->Seek(target);
+    auto root_node = read_positioned(*it, target);
+    if (!root_node.ok()) return root_node.status();
+    if (!root_node->has_value()) {
+      return absl::DataLossError(absl::StrCat("tree ", in_quotes(info.name),
+                                              ": the root node of head version ", info.head_version,
+                                              " is missing"));
+    }
+  }
+  std::string lower = codec::change_prefix(ns, info.head_version);
+  std::string upper = codec::change_prefix(ns, info.head_version + 1);
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  rocksdb::ReadOptions journal_read;
+  journal_read.iterate_lower_bound = &lower_slice;
+  journal_read.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> journal(
+      core.db->NewIterator(journal_read, core.family(kChangesFamily)));
+  uint64_t count = 0;
+  std::string value;
+  for (journal->Seek(lower_slice); journal->Valid(); journal->Next()) {
+    auto entry = codec::parse_change_key(ns, view_of(journal->key()));
+    if (!entry) return absl::DataLossError("a journal key of the store is malformed");
+    rocksdb::Status got =
+        core.db->Get(rocksdb::ReadOptions(), core.family(family_of(entry->space)),
+                     slice(codec::record_key(ns, entry->key, info.head_version)), &value);
+    if (got.IsNotFound()) {
+      return absl::DataLossError(
+          absl::StrCat("tree ", in_quotes(info.name), ": a ", std::string(to_string(entry->space)),
+                       " record of head version ", info.head_version, " is missing"));
+    }
+    if (!got.ok()) return to_status(got, absl::StrCat("verifying tree ", in_quotes(info.name)));
+    ++count;
+  }
+  if (!journal->status().ok()) return to_status(journal->status(), "reading the journal");
+  if (info.head_version > 0 && count != head->record_count) {
+    return absl::DataLossError(absl::StrCat("tree ", in_quotes(info.name), ": head version ",
+                                            info.head_version, " should have ", head->record_count,
+                                            " records, found ", count));
+  }
+  // A version above the head would be a half-applied rollback or a foreign write.
+  std::string above = codec::root_key(ns, info.head_version + 1);
+  std::string tree_end = codec::prefix_successor(ns);
+  rocksdb::Slice above_slice(above), end_slice(tree_end);
+  for (Family family : {kRootsFamily, kChangesFamily}) {
+    rocksdb::ReadOptions bounded;
+    bounded.iterate_upper_bound = &end_slice;
+    std::unique_ptr<rocksdb::Iterator> it(core.db->NewIterator(bounded, core.family(family)));
+    it->Seek(above_slice);
+    if (it->Valid()) {
+      return absl::DataLossError(absl::StrCat(
+          "tree ", in_quotes(info.name), ": records exist above head version ", info.head_version));
+    }
+    if (!it->status().ok()) return to_status(it->status(), "verifying the head");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<StoreCore>> open_core(const std::filesystem::path& dir,
+                                                     const StoreOptions& options, bool read_only) {
+  if (auto supported = check_compression_supported(options.compression); !supported.ok()) {
+    return supported;
+  }
+  if (options.sync == SyncMode::kAsync && options.async_sync_interval_ms == 0) {
+    return absl::InvalidArgumentError("async sync interval must be at least 1 ms");
+  }
+  std::error_code error;
+  const std::string where = dir.string();
+  if (where.empty()) return absl::InvalidArgumentError("the data directory path is empty");
+  bool exists = std::filesystem::exists(dir, error);
+  if (error) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot examine data directory ", where, ": ", error.message()));
+  }
+  if (exists && !std::filesystem::is_directory(dir, error)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("data directory ", where, " exists and is not a directory"));
+  }
+  if (!exists) {
+    if (read_only || !options.create_if_missing) {
+      return absl::NotFoundError(absl::StrCat("data directory ", where, " does not exist"));
+    }
+    std::filesystem::create_directories(dir, error);
+    if (error) {
+      std::string message =
+          absl::StrCat("cannot create data directory ", where, ": ", error.message());
+      bool denied = error == std::errc::permission_denied ||
+                    error == std::errc::operation_not_permitted ||
+                    error == std::errc::read_only_file_system;
+      return denied ? absl::PermissionDeniedError(message) : absl::FailedPreconditionError(message);
+    }
+  }
+  bool fresh = !std::filesystem::exists(dir / "CURRENT", error);
+  if (fresh && (read_only || !options.create_if_missing)) {
+    return absl::NotFoundError(absl::StrCat("no Arbor store in ", where));
+  }
+
+  auto core = std::make_shared<StoreCore>();
+  core->dir = dir;
+  core->options = options;
+  core->read_only = read_only;
+  core->cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = fresh;
+  db_options.create_missing_column_families = fresh;
+  db_options.paranoid_checks = true;
+  // Without a WAL (sync none), only flushing every family together keeps a commit whole.
+  db_options.atomic_flush = true;
+  db_options.max_open_files = options.max_open_files;
+  db_options.keep_log_file_num = 5;
+  db_options.bytes_per_sync = 1 << 20;
+  db_options.IncreaseParallelism(
+      static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
+
+  std::vector<std::string> existing;
+  if (!fresh) {
+    rocksdb::Status listed =
+        rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), where, &existing);
+    if (!listed.ok()) return to_status(listed, absl::StrCat("opening ", where));
+    std::vector<std::string> missing;
+    for (const char* name : kFamilyNames) {
+      if (std::find(existing.begin(), existing.end(), name) == existing.end()) {
+        missing.push_back(name);
+      }
+    }
+    if (!missing.empty()) {
+      std::string list;
+      for (const auto& name : missing) absl::StrAppend(&list, list.empty() ? "" : ", ", name);
+      return absl::FailedPreconditionError(absl::StrCat(
+          where, " holds a RocksDB database that is not an Arbor store (missing column families: ",
+          list, ")"));
+    }
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (int family = 0; family < kFamilyCount; ++family) {
+    descriptors.emplace_back(kFamilyNames[family],
+                             family_options(options, core->cache, static_cast<Family>(family)));
+  }
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (const auto& name : existing) {
+    bool known = name == rocksdb::kDefaultColumnFamilyName ||
+                 std::find_if(kFamilyNames.begin(), kFamilyNames.end(),
+                              [&](const char* ours) { return name == ours; }) != kFamilyNames.end();
+    if (!known) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status opened =
+      read_only ? rocksdb::DB::OpenForReadOnly(db_options, where, descriptors, &core->handles, &raw)
+                : rocksdb::DB::Open(db_options, where, descriptors, &core->handles, &raw);
+  if (!opened.ok()) return to_status(opened, absl::StrCat("opening ", where));
+  core->db.reset(raw);
+
+  switch (options.sync) {
+    case SyncMode::kNone:
+      core->write_options.disableWAL = true;
+      break;
+    case SyncMode::kAsync:
+      core->write_options.sync = false;
+      break;
+    case SyncMode::kFull:
+      core->write_options.sync = true;
+      break;
+  }
+
+  // The format record marks the directory as ours; a database without one that is otherwise
+  // empty is a creation that crashed before writing it.
+  std::string format_bytes;
+  rocksdb::Status got = core->db->Get(rocksdb::ReadOptions(), core->family(kMetaFamily),
+                                      slice(codec::kFormatKey), &format_bytes);
+  if (got.IsNotFound()) {
+    std::unique_ptr<rocksdb::Iterator> any(
+        core->db->NewIterator(rocksdb::ReadOptions(), core->family(kMetaFamily)));
+    any->SeekToFirst();
+    if (any->Valid() || read_only) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(where, " is not an Arbor store (it has no format record)"));
+    }
+    rocksdb::WriteBatch batch;
+    batch.Put(core->family(kMetaFamily), slice(codec::kFormatKey),
+              codec::encode_format_record(kFormatVersion));
+    rocksdb::WriteOptions durable;
+    durable.sync = true;
+    rocksdb::Status written = core->db->Write(durable, &batch);
+    if (!written.ok()) return to_status(written, absl::StrCat("initialising ", where));
+  } else if (!got.ok()) {
+    return to_status(got, absl::StrCat("opening ", where));
+  } else {
+    auto format = codec::decode_format_record(format_bytes);
+    if (!format.ok()) {
+      return absl::DataLossError(absl::StrCat(where, ": ", std::string(format.status().message())));
+    }
+    if (*format != kFormatVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(where, " was written in store format ",
+                                                        *format, "; this build reads format ",
+                                                        kFormatVersion));
+    }
+  }
+
+  // The registry.
+  std::unique_ptr<rocksdb::Iterator> it(
+      core->db->NewIterator(rocksdb::ReadOptions(), core->family(kMetaFamily)));
+  std::string prefix(codec::kTreeKeyPrefix);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string name(view_of(it->key()).substr(prefix.size()));
+    auto record = codec::decode_tree_record(view_of(it->value()));
+    if (!record.ok()) {
+      return absl::DataLossError(absl::StrCat(where, ": tree ", in_quotes(name), ": ",
+                                              std::string(record.status().message())));
+    }
+    if (record->info.name != name || record->ns != codec::tree_namespace(name)) {
+      return absl::DataLossError(absl::StrCat(where, ": the registry entry of tree ",
+                                              in_quotes(name), " names another tree"));
+    }
+    if (options.verify_heads_on_open) {
+      if (auto verified = verify_head(*core, *record); !verified.ok()) {
+        return absl::Status(verified.code(),
+                            absl::StrCat(where, ": ", std::string(verified.message())));
+      }
+    }
+    auto state = std::make_shared<TreeState>();
+    state->ns = record->ns;
+    state->info = std::move(record->info);
+    core->trees.emplace(name, std::move(state));
+  }
+  if (!it->status().ok())
+    return to_status(it->status(), absl::StrCat("reading the registry of ", where));
+  return core;
+}
+
+}  // namespace
+
+Store::Store(std::shared_ptr<StoreCore> core) : core_(std::move(core)) {
+  StoreCore* core_ptr = core_.get();
+  if (core_->read_only) return;
+  core_->worker = std::thread([core_ptr] { core_ptr->run_worker(); });
+  if (core_->options.sync == SyncMode::kAsync) {
+    core_->wal_syncer = std::thread([core_ptr] {
+      std::unique_lock lock(core_ptr->worker_mutex);
+      auto interval = std::chrono::milliseconds(core_ptr->options.async_sync_interval_ms);
+      while (!core_ptr->syncer_wake.wait_for(lock, interval, [&] { return core_ptr->stopping; })) {
+        lock.unlock();
+        rocksdb::Status synced = core_ptr->db->SyncWAL();
+        if (!synced.ok()) spdlog::error("syncing the write-ahead log: {}", text(synced));
+        lock.lock();
+      }
+    });
+  }
+  // Resume cleanup that a previous run left unfinished.
+  for (const auto& [name, state] : core_->trees) {
+    if (state->info.oldest_version > 0) core_->schedule_cleanup(name);
+  }
+}
+
+Store::~Store() {
+  {
+    std::lock_guard lock(core_->worker_mutex);
+    core_->stopping = true;
+  }
+  core_->worker_wake.notify_all();
+  core_->syncer_wake.notify_all();
+  core_->worker_idle.notify_all();
+  if (core_->worker.joinable()) core_->worker.join();
+  if (core_->wal_syncer.joinable()) core_->wal_syncer.join();
+  if (core_->read_only) return;
+  if (core_->options.sync == SyncMode::kNone) {
+    // Without a WAL, what is still in memtables would be lost at close.
+    std::vector<rocksdb::ColumnFamilyHandle*> ours(core_->handles.begin(),
+                                                   core_->handles.begin() + kFamilyCount);
+    rocksdb::Status flushed = core_->db->Flush(rocksdb::FlushOptions(), ours);
+    if (!flushed.ok()) spdlog::error("flushing the store: {}", text(flushed));
+  } else if (core_->options.sync == SyncMode::kAsync) {
+    rocksdb::Status synced = core_->db->SyncWAL();
+    if (!synced.ok()) spdlog::error("syncing the write-ahead log: {}", text(synced));
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::open(const std::filesystem::path& dir,
+                                                   const StoreOptions& options) {
+  auto core = open_core(dir, options, false);
+  if (!core.ok()) return core.status();
+  return std::unique_ptr<Store>(new Store(std::move(*core)));
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::open_read_only(const std::filesystem::path& dir,
+                                                             const StoreOptions& options) {
+  auto core = open_core(dir, options, true);
+  if (!core.ok()) return core.status();
+  return std::unique_ptr<Store>(new Store(std::move(*core)));
+}
+
+const std::filesystem::path& Store::directory() const { return core_->dir; }
+bool Store::read_only() const { return core_->read_only; }
+
+// ---------------------------------------------------------------------------------------------
+// Registry
+
+absl::StatusOr<TreeInfo> Store::create_tree(const TreeSpec& spec) {
+  if (auto writable = core_->require_writable(); !writable.ok()) return writable;
+  if (!valid_tree_name(spec.name)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tree name ", in_quotes(spec.name),
+                     " is invalid: use 1 to 128 characters from A-Z a-z 0-9 . _ -"));
+  }
+  if (!valid_scheme(spec.scheme)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "scheme ", in_quotes(spec.scheme), " is invalid: use 1 to 32 characters from a-z 0-9 _ -"));
+  }
+  for (auto [what, bytes] :
+       {std::pair{"node", spec.node_key_bytes}, std::pair{"value", spec.value_key_bytes}}) {
+    if (bytes == 0 || bytes > kMaxKeyBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " key length ", bytes, " is out of range 1..", kMaxKeyBytes));
+    }
+  }
+  if (spec.params.size() > kMaxParamsBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tree parameters of ", spec.params.size(), " bytes exceed ", kMaxParamsBytes));
+  }
+  if (spec.empty_root.size() > kMaxRootBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a root of ", spec.empty_root.size(), " bytes exceeds ", kMaxRootBytes));
+  }
+  std::string ns = codec::tree_namespace(spec.name);
+  if (codec::prefix_successor(ns).empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("tree name ", in_quotes(spec.name),
+                                                   " maps to a reserved namespace; pick another"));
+  }
+
+  std::unique_lock lock(core_->registry_mutex);
+  if (core_->trees.contains(spec.name)) {
+    return absl::AlreadyExistsError(absl::StrCat("tree ", in_quotes(spec.name), " already exists"));
+  }
+  for (const auto& [other, state] : core_->trees) {
+    if (state->ns == ns) {
+      return absl::AlreadyExistsError(absl::StrCat("tree name ", in_quotes(spec.name),
+                                                   " collides with tree ", in_quotes(other),
+                                                   "; pick another name"));
+    }
+  }
+  codec::TreeRecord record;
+  record.ns = ns;
+  record.info.name = spec.name;
+  record.info.scheme = spec.scheme;
+  record.info.params = spec.params;
+  record.info.node_key_bytes = spec.node_key_bytes;
+  record.info.value_key_bytes = spec.value_key_bytes;
+  record.info.keep_versions = spec.keep_versions;
+  record.info.head_root = spec.empty_root;
+  record.info.created_unix_ms = now_unix_ms();
+  VersionRecord empty;
+  empty.root = spec.empty_root;
+  empty.committed_unix_ms = record.info.created_unix_ms;
+
+  rocksdb::WriteBatch batch;
+  batch.Put(core_->family(kRootsFamily), codec::root_key(ns, 0),
+            codec::encode_version_record(empty));
+  batch.Put(core_->family(kMetaFamily), codec::tree_meta_key(spec.name),
+            codec::encode_tree_record(record));
+  // Durable in every sync mode: it depends on no other write, so the WAL can replay it alone.
+  if (auto written = core_->write(batch, absl::StrCat("creating tree ", in_quotes(spec.name)),
+                                  StoreCore::Durability::kAlwaysSync);
+      !written.ok()) {
+    return written;
+  }
+  auto state = std::make_shared<TreeState>();
+  state->ns = ns;
+  state->info = record.info;
+  core_->trees.emplace(spec.name, std::move(state));
+  return record.info;
+}
+
+absl::Status Store::drop_tree(std::string_view name) {
+  if (auto writable = core_->require_writable(); !writable.ok()) return writable;
+  auto state = core_->find(name);
+  if (!state.ok()) return state.status();
+  std::lock_guard writer((*state)->writer);
+  std::lock_guard cleanup_lock(core_->cleanup_mutex);
+  if ((*state)->dropped) return no_such_tree(name);
+  const std::string& ns = (*state)->ns;
+  std::string end = codec::prefix_successor(ns);
+  rocksdb::WriteBatch batch;
+  for (Family family : {kNodesFamily, kValuesFamily, kRootsFamily, kChangesFamily}) {
+    batch.DeleteRange(core_->family(family), ns, end);
+  }
+  batch.Delete(core_->family(kMetaFamily), codec::tree_meta_key(name));
+  if (auto written = core_->write(batch, absl::StrCat("dropping tree ", in_quotes(name)),
+                                  StoreCore::Durability::kAlwaysSync);
+      !written.ok()) {
+    return written;
+  }
+  (*state)->dropped = true;
+  std::unique_lock lock(core_->registry_mutex);
+  core_->trees.erase(core_->trees.find(name));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TreeInfo> Store::tree_info(std::string_view name) const {
+  auto state = core_->find(name);
+  if (!state.ok()) return state.status();
+  return (*state)->snapshot_info();
+}
+
+absl::StatusOr<std::vector<TreeInfo>> Store::list_trees() const {
+  std::shared_lock lock(core_->registry_mutex);
+  std::vector<TreeInfo> trees;
+  for (const auto& [name, state] : core_->trees) trees.push_back(state->snapshot_info());
+  return trees;
+}
+
+namespace {
+
+// Oldest version the retention keeps once `head` exists.
+uint64_t retained_oldest(const TreeInfo& info, uint64_t head) {
+  if (info.keep_versions == 0 || head + 1 <= info.keep_versions) return info.oldest_version;
+  return std::max(info.oldest_version, head + 1 - info.keep_versions);
+}
+
+// Deletes the version records of [from, to). Retention drops one version per commit, so point
+// deletes are the common case; a range tombstone per commit would pile up in the roots family.
+void delete_version_records(StoreCore& core, rocksdb::WriteBatch& batch, const std::string& ns,
+                            uint64_t from, uint64_t to) {
+  if (to <= from) return;
+  if (to - from <= 64) {
+    for (uint64_t version = from; version < to; ++version) {
+      batch.Delete(core.family(kRootsFamily), codec::root_key(ns, version));
+    }
+    return;
+  }
+  batch.DeleteRange(core.family(kRootsFamily), codec::root_key(ns, from), codec::root_key(ns, to));
+}
+
+}  // namespace
+
+absl::StatusOr<TreeInfo> Store::set_keep_versions(std::string_view name, uint64_t keep_versions) {
+  if (auto writable = core_->require_writable(); !writable.ok()) return writable;
+  auto state = core_->find(name);
+  if (!state.ok()) return state.status();
+  std::unique_lock writer((*state)->writer);
+  if ((*state)->dropped) return no_such_tree(name);
+  TreeInfo info = (*state)->snapshot_info();
+  info.keep_versions = keep_versions;
+  uint64_t oldest = retained_oldest(info, info.head_version);
+  rocksdb::WriteBatch batch;
+  delete_version_records(*core_, batch, (*state)->ns, info.oldest_version, oldest);
+  info.oldest_version = oldest;
+  batch.Put(core_->family(kMetaFamily), codec::tree_meta_key(name),
+            codec::encode_tree_record({info, (*state)->ns}));
+  if (auto written = core_->write(batch, absl::StrCat("updating tree ", in_quotes(name)));
+      !written.ok()) {
+    return written;
+  }
+  (*state)->set_info(info);
+  writer.unlock();
+  core_->schedule_cleanup(std::string(name));
+  return info;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commit, rollback, prune
+
+absl::StatusOr<VersionRecord> Store::commit(std::string_view name, const CommitRequest& request) {
+  auto started = std::chrono::steady_clock::now();
+  if (auto writable = core_->require_writable(); !writable.ok()) return writable;
+  auto state_or = core_->find(name);
+  if (!state_or.ok()) return state_or.status();
+  TreeState& state = **state_or;
+  const std::string& ns = state.ns;
+  TreeInfo info = state.snapshot_info();
+
+  if (request.root.size() > kMaxRootBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a root of ", request.root.size(), " bytes exceeds ", kMaxRootBytes));
+  }
+  if (request.label.size() > kMaxLabelBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("a version label of ", request.label.size(),
+                                                   " bytes exceeds ", kMaxLabelBytes));
+  }
+  if (!request.root_node_key.empty() && request.root_node_key.size() != info.node_key_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("the root node key has ",
+                                                   request.root_node_key.size(),
+                                                   " bytes, expected ", info.node_key_bytes));
+  }
+  const auto& mutations = request.writes.mutations();
+  for (size_t i = 0; i < mutations.size(); ++i) {
+    const auto& mutation = mutations[i];
+    uint32_t expected =
+        mutation.space == Space::kNodes ? info.node_key_bytes : info.value_key_bytes;
+    if (mutation.key.size() != expected) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("write ", i, ": a ", std::string(to_string(mutation.space)), " key has ",
+                       mutation.key.size(), " bytes, tree ", in_quotes(name), " uses ", expected));
+    }
+    if (mutation.value.size() > kMaxRecordBytes) {
+      return absl::InvalidArgumentError(absl::StrCat("write ", i, ": a record of ",
+                                                     mutation.value.size(), " bytes exceeds ",
+                                                     kMaxRecordBytes));
+    }
+  }
+  // Last write of each key wins.
+  std::vector<uint32_t> order(mutations.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    if (mutations[a].space != mutations[b].space) return mutations[a].space < mutations[b].space;
+    return mutations[a].key < mutations[b].key;
+  });
+
+  std::unique_lock writer(state.writer);
+  if (state.dropped) return no_such_tree(name);
+  info = state.snapshot_info();
+  if (request.parent_version != info.head_version) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("tree ", in_quotes(name), " is at version ", info.head_version,
+                     "; the commit was prepared on version ", request.parent_version));
+  }
+  const uint64_t version = info.head_version + 1;
+
+  rocksdb::WriteBatch batch;
+  uint64_t records = 0;
+  std::string tagged;
+  std::optional<bool> root_node_written;  // set when this commit writes the root node key
+  for (size_t i = 0; i < order.size(); ++i) {
+    const auto& mutation = mutations[order[i]];
+    if (i + 1 < order.size()) {
+      const auto& next = mutations[order[i + 1]];
+      if (next.space == mutation.space && next.key == mutation.key) continue;
+    }
+    if (mutation.space == Space::kNodes && mutation.key == request.root_node_key) {
+      root_node_written = !mutation.erase;
+    }
+    tagged.clear();
+    tagged.push_back(mutation.erase ? codec::kTombstoneTag : codec::kLiveTag);
+    tagged.append(mutation.value);
+    batch.Put(core_->family(family_of(mutation.space)),
+              codec::record_key(ns, mutation.key, version), tagged);
+    batch.Put(core_->family(kChangesFamily),
+              codec::change_key(ns, version, mutation.space, mutation.key), rocksdb::Slice());
+    ++records;
+  }
+  // A version whose root node does not resolve could never be read; refuse it now.
+  if (!request.root_node_key.empty() && !root_node_written.value_or(false)) {
+    bool present = false;
+    if (!root_node_written.has_value()) {
+      rocksdb::ReadOptions read;
+      read.prefix_same_as_start = true;
+      std::unique_ptr<rocksdb::Iterator> it(
+          core_->db->NewIterator(read, core_->family(kNodesFamily)));
+      std::string target = codec::record_key(ns, request.root_node_key, info.head_version);
+      it->Seek(target);
+      auto found = read_positioned(*it, target);
+      if (!found.ok()) return found.status();
+      present = found->has_value();
+    }
+    if (!present) {
+      return absl::InvalidArgumentError(absl::StrCat("the root node key names a node that version ",
+                                                     version, " of tree ", in_quotes(name),
+                                                     " would not have"));
+    }
+  }
+  VersionRecord record;
+  record.version = version;
+  record.root = request.root;
+  record.root_node_key = request.root_node_key;
+  record.label = request.label;
+  record.committed_unix_ms = now_unix_ms();
+  record.record_count = records;
+  batch.Put(core_->family(kRootsFamily), codec::root_key(ns, version),
+            codec::encode_version_record(record));
+
+  TreeInfo updated = info;
+  updated.head_version = version;
+  updated.head_root = request.root;
+  updated.oldest_version = retained_oldest(info, version);
+  delete_version_records(*core_, batch, ns, info.oldest_version, updated.oldest_version);
+  batch.Put(core_->family(kMetaFamily), codec::tree_meta_key(name),
+            codec::encode_tree_record({updated, ns}));
+
+  if (auto written = core_->write(batch, absl::StrCat("committing to tree ", in_quotes(name)));
+      !written.ok()) {
+    return written;
+  }
+  state.set_info(updated);
+  writer.unlock();
+
+  core_->commits.fetch_add(1, std::memory_order_relaxed);
+  core_->records_committed.fetch_add(records, std::memory_order_relaxed);
+  core_->commit_latency.record(
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - started)
+          .count());
+  if (updated.oldest_version != info.oldest_version) core_->schedule_cleanup(std::string(name));
+  return record;
+}
+
+absl::StatusOr<TreeInfo> Store::rollback(std::string_view name, uint64_t version) {
+  if (auto writable = core_->require_writable(); !writable.ok()) return writable;
+  auto state_or = core_->find(name);
+  if (!state_or.ok()) return state_or.status();
+  TreeState& state = **state_or;
+  const std::string& ns = state.ns;
+  std::unique_lock writer(state.writer);
+  if (state.dropped) return no_such_tree(name);
+  TreeInfo info = state.snapshot_info();
+  if (version > info.head_version) {
+    return absl::OutOfRangeError(absl::StrCat("tree ", in_quotes(name), " has no version ", version,
+                                              "; its head is ", info.head_version));
+  }
+  if (version < info.oldest_version) {
+    return absl::OutOfRangeError(absl::StrCat("version ", version, " of tree ", in_quotes(name),
+                                              " was pruned; the oldest retained is ",
+                                              info.oldest_version));
+  }
+  if (version == info.head_version) return info;
+  auto target = core_->read_version_record(name, ns, version, nullptr);
+  if (!target.ok()) return target.status();
+
+  // Every record of the discarded versions is found through their journal entries.
+  rocksdb::WriteBatch batch;
+  std::string lower = codec::change_prefix(ns, version + 1);
+  std::string upper = codec::change_prefix(ns, info.head_version + 1);
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  rocksdb::ReadOptions read;
+  read.iterate_lower_bound = &lower_slice;
+  read.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> journal(
+      core_->db->NewIterator(read, core_->family(kChangesFamily)));
+  for (journal->Seek(lower_slice); journal->Valid(); journal->Next()) {
+    auto entry = codec::parse_change_key(ns, view_of(journal->key()));
+    if (!entry) return absl::DataLossError("a journal key of the store is malformed");
+    batch.Delete(core_->family(family_of(entry->space)),
+                 codec::record_key(ns, entry->key, entry->version));
+    batch.Delete(core_->family(kChangesFamily), journal->key());
+  }
+  if (!journal->status().ok()) return to_status(journal->status(), "reading the journal");
+  delete_version_records(*core_, batch, ns, version + 1, info.head_version + 1);
+  TreeInfo updated = info;
+  updated.head_version = version;
+  updated.head_root = target->root;
+  batch.Put(core_->family(kMetaFamily), codec::tree_meta_key(name),
+            codec::encode_tree_record({updated, ns}));
+  if (auto written = core_->write(batch, absl::StrCat("rolling back tree ", in_quotes(name)));
+      !written.ok()) {
+    return written;
+  }
+  state.set_info(updated);
+  core_->rollbacks.fetch_add(1, std::memory_order_relaxed);
+  return updated;
+}
+
+absl::StatusOr<PruneResult> Store::prune(std::string_view name, uint64_t version, bool compact) {
+  if (auto writable = core_->require_writable(); !writable.ok()) return writable;
+  auto state_or = core_->find(name);
+  if (!state_or.ok()) return state_or.status();
+  TreeState& state = **state_or;
+  const std::string ns = state.ns;
+  PruneResult result;
+  {
+    std::lock_guard writer(state.writer);
+    if (state.dropped) return no_such_tree(name);
+    TreeInfo info = state.snapshot_info();
+    if (version > info.head_version) {
+      return absl::OutOfRangeError(absl::StrCat("cannot prune tree ", in_quotes(name),
+                                                " up to version ", version, ": its head is ",
+                                                info.head_version));
+    }
+    result.oldest_version = std::max(version, info.oldest_version);
+    if (version > info.oldest_version) {
+      result.versions_dropped = version - info.oldest_version;
+      rocksdb::WriteBatch batch;
+      delete_version_records(*core_, batch, ns, info.oldest_version, version);
+      TreeInfo updated = info;
+      updated.oldest_version = version;
+      batch.Put(core_->family(kMetaFamily), codec::tree_meta_key(name),
+                codec::encode_tree_record({updated, ns}));
+      if (auto written = core_->write(batch, absl::StrCat("pruning tree ", in_quotes(name)));
+          !written.ok()) {
+        return written;
+      }
+      state.set_info(updated);
+    }
+  }
+  auto deleted = core_->clean_below(state);
+  if (!deleted.ok()) return deleted.status();
+  result.records_deleted = *deleted;
+  if (compact) {
+    if (auto compacted = this->compact(name); !compacted.ok()) return compacted;
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+absl::StatusOr<TreeView> Store::view(std::string_view name, std::optional<uint64_t> version) const {
+  auto snapshot = std::make_shared<TreeView::SnapshotHolder>(core_);
+  auto tree = core_->read_tree_record(name, snapshot->snapshot);
+  if (!tree.ok()) return tree.status();
+  const TreeInfo& info = tree->info;
+  uint64_t wanted = version.value_or(info.head_version);
+  if (wanted > info.head_version) {
+    return absl::OutOfRangeError(absl::StrCat("tree ", in_quotes(name), " has no version ", wanted,
+                                              "; its head is ", info.head_version));
+  }
+  if (wanted < info.oldest_version) {
+    return absl::OutOfRangeError(absl::StrCat("version ", wanted, " of tree ", in_quotes(name),
+                                              " was pruned; the oldest retained is ",
+                                              info.oldest_version));
+  }
+  auto record = core_->read_version_record(name, tree->ns, wanted, snapshot->snapshot);
+  if (!record.ok()) return record.status();
+  return TreeView(core_, std::move(snapshot), tree->ns, info, std::move(*record));
+}
+
+absl::StatusOr<std::vector<VersionRecord>> Store::versions(std::string_view name) const {
+  TreeView::SnapshotHolder snapshot(core_);
+  auto tree = core_->read_tree_record(name, snapshot.snapshot);
+  if (!tree.ok()) return tree.status();
+  std::string lower = codec::root_key(tree->ns, tree->info.oldest_version);
+  std::string upper = codec::root_key(tree->ns, tree->info.head_version + 1);
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  rocksdb::ReadOptions read;
+  read.snapshot = snapshot.snapshot;
+  read.iterate_lower_bound = &lower_slice;
+  read.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(core_->db->NewIterator(read, core_->family(kRootsFamily)));
+  std::vector<VersionRecord> records;
+  for (it->Seek(lower_slice); it->Valid(); it->Next()) {
+    auto record = codec::decode_version_record(view_of(it->value()));
+    if (!record.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("tree ", in_quotes(name), ": ", std::string(record.status().message())));
+    }
+    records.push_back(std::move(*record));
+  }
+  if (!it->status().ok()) return to_status(it->status(), "reading version records");
+  return records;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Maintenance
+
+absl::Status Store::checkpoint(const std::filesystem::path& dir) const {
+  std::error_code error;
+  if (std::filesystem::exists(dir, error)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("checkpoint directory ", dir.string(), " already exists"));
+  }
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status created = rocksdb::Checkpoint::Create(core_->db.get(), &raw);
+  if (!created.ok()) return to_status(created, "starting a checkpoint");
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // log_size_for_flush 0: flush first, so a store without a WAL is captured too.
+  rocksdb::Status made = checkpoint->CreateCheckpoint(dir.string(), 0);
+  if (!made.ok()) return to_status(made, absl::StrCat("writing checkpoint ", dir.string()));
+  return absl::OkStatus();
+}
+
+absl::Status Store::compact(std::string_view name) {
+  if (auto writable = core_->require_writable(); !writable.ok()) return writable;
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  if (name.empty()) {
+    for (int family = 0; family < kFamilyCount; ++family) {
+      rocksdb::Status compacted = core_->db->CompactRange(
+          options, core_->family(static_cast<Family>(family)), nullptr, nullptr);
+      if (!compacted.ok()) return to_status(compacted, "compacting the store");
+    }
+    return absl::OkStatus();
+  }
+  auto state = core_->find(name);
+  if (!state.ok()) return state.status();
+  std::string begin = (*state)->ns;
+  std::string end = codec::prefix_successor(begin);
+  rocksdb::Slice begin_slice(begin), end_slice(end);
+  for (Family family : {kNodesFamily, kValuesFamily, kRootsFamily, kChangesFamily}) {
+    rocksdb::Status compacted =
+        core_->db->CompactRange(options, core_->family(family), &begin_slice, &end_slice);
+    if (!compacted.ok()) {
+      return to_status(compacted, absl::StrCat("compacting tree ", in_quotes(name)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Store::wait_for_cleanup() {
+  std::unique_lock lock(core_->worker_mutex);
+  core_->worker_idle.wait(lock, [&] {
+    return core_->stopping || (core_->pending_cleanup.empty() && !core_->worker_busy);
+  });
+  absl::Status error = core_->last_cleanup_error;
+  core_->last_cleanup_error = absl::OkStatus();
+  return error;
+}
+
+absl::StatusOr<StoreStats> Store::stats() const {
+  StoreStats stats;
+  for (int family = 0; family < kFamilyCount; ++family) {
+    FamilyStats entry;
+    entry.name = kFamilyNames[family];
+    auto* handle = core_->family(static_cast<Family>(family));
+    core_->db->GetIntProperty(handle, "rocksdb.estimate-num-keys", &entry.estimated_keys);
+    core_->db->GetIntProperty(handle, "rocksdb.total-sst-files-size", &entry.sst_bytes);
+    core_->db->GetIntProperty(handle, "rocksdb.cur-size-all-mem-tables", &entry.memtable_bytes);
+    core_->db->GetIntProperty(handle, "rocksdb.estimate-pending-compaction-bytes",
+                              &entry.pending_compaction_bytes);
+    stats.pending_compaction_bytes += entry.pending_compaction_bytes;
+    stats.families.push_back(std::move(entry));
+  }
+  stats.block_cache_capacity = core_->cache->GetCapacity();
+  stats.block_cache_usage = core_->cache->GetUsage();
+  stats.block_cache_pinned = core_->cache->GetPinnedUsage();
+  stats.commits = core_->commits.load(std::memory_order_relaxed);
+  stats.records_committed = core_->records_committed.load(std::memory_order_relaxed);
+  stats.rollbacks = core_->rollbacks.load(std::memory_order_relaxed);
+  stats.records_pruned = core_->records_pruned.load(std::memory_order_relaxed);
+  stats.commit_latency = core_->commit_latency.summary();
+  return stats;
+}
+
+}  // namespace arbor::storage
