@@ -113,30 +113,50 @@ uint64_t record_key_version(std::string_view record_key) {
   return ~read_u64(record_key.substr(record_key.size() - kVersionBytes));
 }
 
-std::string change_prefix(std::string_view ns, uint64_t version) {
+std::string journal_prefix(std::string_view ns, uint64_t version) {
   std::string out(ns);
   append_u64(out, version);
   return out;
 }
 
-std::string change_key(std::string_view ns, uint64_t version, Space space, std::string_view key) {
-  std::string out = change_prefix(ns, version);
-  out.push_back(static_cast<char>(space));
-  out.append(key);
+std::string journal_key(std::string_view ns, uint64_t version, uint32_t chunk) {
+  std::string out = journal_prefix(ns, version);
+  append_u32(out, chunk);
   return out;
 }
 
-std::optional<ChangeEntry> parse_change_key(std::string_view ns, std::string_view change_key) {
-  if (change_key.size() < ns.size() + kVersionBytes + 2 || !change_key.starts_with(ns)) {
+std::optional<uint64_t> journal_key_version(std::string_view ns, std::string_view journal_key) {
+  if (journal_key.size() != ns.size() + kVersionBytes + 4 || !journal_key.starts_with(ns)) {
     return std::nullopt;
   }
-  auto space = static_cast<uint8_t>(change_key[ns.size() + kVersionBytes]);
-  if (space > static_cast<uint8_t>(Space::kValues)) return std::nullopt;
-  return ChangeEntry{read_u64(change_key.substr(ns.size())), static_cast<Space>(space),
-                     change_key.substr(ns.size() + kVersionBytes + 1)};
+  return read_u64(journal_key.substr(ns.size()));
 }
 
-std::string root_key(std::string_view ns, uint64_t version) { return change_prefix(ns, version); }
+void append_journal_entry(std::string& chunk, Space space, std::string_view key) {
+  chunk.push_back(static_cast<char>(space));
+  chunk.append(key);
+}
+
+absl::StatusOr<std::vector<JournalEntry>> parse_journal_chunk(std::string_view chunk,
+                                                              uint32_t node_key_bytes,
+                                                              uint32_t value_key_bytes) {
+  std::vector<JournalEntry> entries;
+  while (!chunk.empty()) {
+    auto space = static_cast<uint8_t>(chunk[0]);
+    if (space > static_cast<uint8_t>(Space::kValues)) {
+      return absl::DataLossError(absl::StrCat("a journal chunk names unknown space ", space));
+    }
+    size_t key_bytes = space == 0 ? node_key_bytes : value_key_bytes;
+    if (chunk.size() < 1 + key_bytes) {
+      return absl::DataLossError("a journal chunk ends inside an entry");
+    }
+    entries.push_back({static_cast<Space>(space), chunk.substr(1, key_bytes)});
+    chunk.remove_prefix(1 + key_bytes);
+  }
+  return entries;
+}
+
+std::string root_key(std::string_view ns, uint64_t version) { return journal_prefix(ns, version); }
 
 std::string tree_meta_key(std::string_view name) {
   return absl::StrCat(std::string(kTreeKeyPrefix), std::string(name));

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "storage/store.hpp"
@@ -29,15 +30,22 @@ std::string prefix_successor(std::string_view prefix);
 // finds the newest record at or below a version.
 std::string record_key(std::string_view ns, std::string_view key, uint64_t version);
 uint64_t record_key_version(std::string_view record_key);
-// changes: ns | version | space | key — the journal of what each version wrote.
-std::string change_key(std::string_view ns, uint64_t version, Space space, std::string_view key);
-std::string change_prefix(std::string_view ns, uint64_t version);
-struct ChangeEntry {
-  uint64_t version;
+// changes: ns | version | chunk — the journal of what each version wrote: chunks of up to
+// kJournalChunkEntries (space, key) pairs. Keys have the tree's fixed lengths, so entries need no
+// separators. One record per chunk, not per key, keeps a commit's extra writes small.
+inline constexpr size_t kJournalChunkEntries = 4096;
+std::string journal_prefix(std::string_view ns, uint64_t version);
+std::string journal_key(std::string_view ns, uint64_t version, uint32_t chunk);
+// The version of a journal key of namespace `ns`; nullopt when malformed.
+std::optional<uint64_t> journal_key_version(std::string_view ns, std::string_view journal_key);
+void append_journal_entry(std::string& chunk, Space space, std::string_view key);
+struct JournalEntry {
   Space space;
-  std::string_view key;
+  std::string_view key;  // points into the chunk
 };
-std::optional<ChangeEntry> parse_change_key(std::string_view ns, std::string_view change_key);
+absl::StatusOr<std::vector<JournalEntry>> parse_journal_chunk(std::string_view chunk,
+                                                              uint32_t node_key_bytes,
+                                                              uint32_t value_key_bytes);
 // roots: ns | version
 std::string root_key(std::string_view ns, uint64_t version);
 // meta

@@ -246,8 +246,8 @@ class StoreCore {
     if (tree.dropped) return 0;
     const std::string& ns = tree.ns;
     const TreeInfo info = tree.snapshot_info();
-    std::string lower = codec::change_prefix(ns, 0);
-    std::string upper = codec::change_prefix(ns, info.oldest_version);
+    std::string lower = codec::journal_prefix(ns, 0);
+    std::string upper = codec::journal_prefix(ns, info.oldest_version);
     rocksdb::ReadOptions journal_read;
     rocksdb::Slice lower_slice(lower), upper_slice(upper);
     journal_read.iterate_lower_bound = &lower_slice;
@@ -272,30 +272,37 @@ class StoreCore {
     uint64_t deleted = 0;
     rocksdb::WriteBatch batch;
     for (journal->Seek(lower_slice); journal->Valid(); journal->Next()) {
-      auto entry = codec::parse_change_key(ns, view_of(journal->key()));
-      if (!entry) return absl::DataLossError("a journal key of the store is malformed");
-      auto& record = *records[static_cast<int>(entry->space)];
-      auto [previous, first_time] =
-          cleaned.try_emplace({entry->space, std::string(entry->key)}, entry->version);
-      const bool seen_before = !first_time;
-      const uint64_t cleaned_at = previous->second;
-      previous->second = entry->version;
-      std::string target = codec::record_key(ns, entry->key, entry->version);
-      for (record.Seek(target); record.Valid(); record.Next()) {
-        std::string_view key = view_of(record.key());
-        if (key.size() != target.size()) break;
-        uint64_t version = codec::record_key_version(key);
-        bool tombstone = !record.value().empty() && record.value()[0] == codec::kTombstoneTag;
-        if (seen_before && version < cleaned_at) break;  // deleted earlier in this batch
-        bool drop = version == entry->version
-                        ? tombstone
-                        : !(seen_before && version == cleaned_at && tombstone);
-        if (drop) {
-          batch.Delete(family(family_of(entry->space)), record.key());
-          ++deleted;
+      auto version_written = codec::journal_key_version(ns, view_of(journal->key()));
+      if (!version_written) return absl::DataLossError("a journal key of the store is malformed");
+      auto entries = codec::parse_journal_chunk(view_of(journal->value()), info.node_key_bytes,
+                                                info.value_key_bytes);
+      if (!entries.ok()) return entries.status();
+      for (const auto& entry : *entries) {
+        auto& record = *records[static_cast<int>(entry.space)];
+        auto [previous, first_time] =
+            cleaned.try_emplace({entry.space, std::string(entry.key)}, *version_written);
+        const bool seen_before = !first_time;
+        const uint64_t cleaned_at = previous->second;
+        previous->second = *version_written;
+        std::string target = codec::record_key(ns, entry.key, *version_written);
+        for (record.Seek(target); record.Valid(); record.Next()) {
+          std::string_view key = view_of(record.key());
+          if (key.size() != target.size()) break;
+          uint64_t version = codec::record_key_version(key);
+          bool tombstone = !record.value().empty() && record.value()[0] == codec::kTombstoneTag;
+          if (seen_before && version < cleaned_at) break;  // deleted earlier in this batch
+          bool drop = version == *version_written
+                          ? tombstone
+                          : !(seen_before && version == cleaned_at && tombstone);
+          if (drop) {
+            batch.Delete(family(family_of(entry.space)), record.key());
+            ++deleted;
+          }
+        }
+        if (!record.status().ok()) {
+          return to_status(record.status(), "cleaning up pruned versions");
         }
       }
-      if (!record.status().ok()) return to_status(record.status(), "cleaning up pruned versions");
       batch.Delete(family(kChangesFamily), journal->key());
       if (static_cast<size_t>(batch.Count()) >= kCleanupBatchEntries) {
         if (auto written = write(batch, "cleaning up pruned versions", Durability::kBackground);
@@ -303,6 +310,8 @@ class StoreCore {
           return written;
         }
         batch.Clear();
+        // Closing the store should not wait for a long cleanup; the next open resumes it.
+        if (stopping) break;
         refresh();
       }
     }
@@ -370,7 +379,7 @@ class StoreCore {
   std::condition_variable worker_idle;
   std::set<std::string> pending_cleanup;
   bool worker_busy = false;
-  bool stopping = false;
+  std::atomic<bool> stopping{false};  // written under worker_mutex; read anywhere
   absl::Status last_cleanup_error;
   std::thread worker;
   std::thread wal_syncer;
@@ -398,15 +407,57 @@ void WriteSet::erase(Space space, std::string_view key) {
 // ---------------------------------------------------------------------------------------------
 // TreeView
 
+// A snapshot plus the point-read iterators made on it. Building a RocksDB iterator costs more than
+// the Seek it serves, so reads lease one from the pool and give it back.
 struct TreeView::SnapshotHolder {
   SnapshotHolder(std::shared_ptr<StoreCore> owner)
       : core(std::move(owner)), snapshot(core->db->GetSnapshot()) {}
-  ~SnapshotHolder() { core->db->ReleaseSnapshot(snapshot); }
+  ~SnapshotHolder() {
+    for (auto& pool : idle) pool.clear();
+    core->db->ReleaseSnapshot(snapshot);
+  }
   SnapshotHolder(const SnapshotHolder&) = delete;
   SnapshotHolder& operator=(const SnapshotHolder&) = delete;
 
+  class Lease {
+   public:
+    Lease(SnapshotHolder& holder, Space space) : holder_(holder), space_(space) {
+      {
+        std::lock_guard lock(holder_.mutex);
+        auto& pool = holder_.idle[static_cast<int>(space)];
+        if (!pool.empty()) {
+          iterator_ = std::move(pool.back());
+          pool.pop_back();
+        }
+      }
+      if (!iterator_) {
+        rocksdb::ReadOptions read;
+        read.snapshot = holder_.snapshot;
+        read.prefix_same_as_start = true;
+        iterator_.reset(
+            holder_.core->db->NewIterator(read, holder_.core->family(family_of(space))));
+      }
+    }
+    ~Lease() {
+      // An iterator that failed keeps its error; do not hand it to the next reader.
+      if (!iterator_->status().ok()) return;
+      std::lock_guard lock(holder_.mutex);
+      holder_.idle[static_cast<int>(space_)].push_back(std::move(iterator_));
+    }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    rocksdb::Iterator& operator*() { return *iterator_; }
+
+   private:
+    SnapshotHolder& holder_;
+    Space space_;
+    std::unique_ptr<rocksdb::Iterator> iterator_;
+  };
+
   std::shared_ptr<StoreCore> core;
   const rocksdb::Snapshot* snapshot;
+  std::mutex mutex;
+  std::array<std::vector<std::unique_ptr<rocksdb::Iterator>>, 2> idle;
 };
 
 TreeView::TreeView(std::shared_ptr<StoreCore> core, std::shared_ptr<SnapshotHolder> snapshot,
@@ -453,13 +504,9 @@ absl::StatusOr<std::optional<std::string>> read_positioned(rocksdb::Iterator& it
 
 absl::StatusOr<std::optional<std::string>> TreeView::get(Space space, std::string_view key) const {
   if (auto checked = check_key(space, key); !checked.ok()) return checked;
-  rocksdb::ReadOptions read;
-  read.snapshot = snapshot_->snapshot;
-  read.prefix_same_as_start = true;
-  std::unique_ptr<rocksdb::Iterator> it(
-      core_->db->NewIterator(read, core_->family(family_of(space))));
+  SnapshotHolder::Lease it(*snapshot_, space);
   std::string target = codec::record_key(ns_, key, version_.version);
-  it->Seek(target);
+  (*it).Seek(target);
   return read_positioned(*it, target);
 }
 
@@ -471,15 +518,11 @@ absl::StatusOr<std::vector<std::optional<std::string>>> TreeView::get_many(
   std::vector<size_t> order(keys.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
-  rocksdb::ReadOptions read;
-  read.snapshot = snapshot_->snapshot;
-  read.prefix_same_as_start = true;
-  std::unique_ptr<rocksdb::Iterator> it(
-      core_->db->NewIterator(read, core_->family(family_of(space))));
+  SnapshotHolder::Lease it(*snapshot_, space);
   std::vector<std::optional<std::string>> results(keys.size());
   for (size_t index : order) {
     std::string target = codec::record_key(ns_, keys[index], version_.version);
-    it->Seek(target);
+    (*it).Seek(target);
     auto found = read_positioned(*it, target);
     if (!found.ok()) return found.status();
     results[index] = std::move(*found);
@@ -606,8 +649,8 @@ absl::Status verify_head(const StoreCore& core, const codec::TreeRecord& tree) {
                                               " is missing"));
     }
   }
-  std::string lower = codec::change_prefix(ns, info.head_version);
-  std::string upper = codec::change_prefix(ns, info.head_version + 1);
+  std::string lower = codec::journal_prefix(ns, info.head_version);
+  std::string upper = codec::journal_prefix(ns, info.head_version + 1);
   rocksdb::Slice lower_slice(lower), upper_slice(upper);
   rocksdb::ReadOptions journal_read;
   journal_read.iterate_lower_bound = &lower_slice;
@@ -617,18 +660,27 @@ absl::Status verify_head(const StoreCore& core, const codec::TreeRecord& tree) {
   uint64_t count = 0;
   std::string value;
   for (journal->Seek(lower_slice); journal->Valid(); journal->Next()) {
-    auto entry = codec::parse_change_key(ns, view_of(journal->key()));
-    if (!entry) return absl::DataLossError("a journal key of the store is malformed");
-    rocksdb::Status got =
-        core.db->Get(rocksdb::ReadOptions(), core.family(family_of(entry->space)),
-                     slice(codec::record_key(ns, entry->key, info.head_version)), &value);
-    if (got.IsNotFound()) {
-      return absl::DataLossError(
-          absl::StrCat("tree ", in_quotes(info.name), ": a ", std::string(to_string(entry->space)),
-                       " record of head version ", info.head_version, " is missing"));
+    if (!codec::journal_key_version(ns, view_of(journal->key()))) {
+      return absl::DataLossError("a journal key of the store is malformed");
     }
-    if (!got.ok()) return to_status(got, absl::StrCat("verifying tree ", in_quotes(info.name)));
-    ++count;
+    auto entries = codec::parse_journal_chunk(view_of(journal->value()), info.node_key_bytes,
+                                              info.value_key_bytes);
+    if (!entries.ok()) {
+      return absl::DataLossError(absl::StrCat("tree ", in_quotes(info.name), ": ",
+                                              std::string(entries.status().message())));
+    }
+    for (const auto& entry : *entries) {
+      rocksdb::Status got =
+          core.db->Get(rocksdb::ReadOptions(), core.family(family_of(entry.space)),
+                       slice(codec::record_key(ns, entry.key, info.head_version)), &value);
+      if (got.IsNotFound()) {
+        return absl::DataLossError(
+            absl::StrCat("tree ", in_quotes(info.name), ": a ", std::string(to_string(entry.space)),
+                         " record of head version ", info.head_version, " is missing"));
+      }
+      if (!got.ok()) return to_status(got, absl::StrCat("verifying tree ", in_quotes(info.name)));
+      ++count;
+    }
   }
   if (!journal->status().ok()) return to_status(journal->status(), "reading the journal");
   if (info.head_version > 0 && count != head->record_count) {
@@ -837,7 +889,8 @@ Store::Store(std::shared_ptr<StoreCore> core) : core_(std::move(core)) {
     core_->wal_syncer = std::thread([core_ptr] {
       std::unique_lock lock(core_ptr->worker_mutex);
       auto interval = std::chrono::milliseconds(core_ptr->options.async_sync_interval_ms);
-      while (!core_ptr->syncer_wake.wait_for(lock, interval, [&] { return core_ptr->stopping; })) {
+      while (!core_ptr->syncer_wake.wait_for(lock, interval,
+                                             [&] { return core_ptr->stopping.load(); })) {
         lock.unlock();
         rocksdb::Status synced = core_ptr->db->SyncWAL();
         if (!synced.ok()) spdlog::error("syncing the write-ahead log: {}", text(synced));
@@ -1118,6 +1171,13 @@ absl::StatusOr<VersionRecord> Store::commit(std::string_view name, const CommitR
   uint64_t records = 0;
   std::string tagged;
   std::optional<bool> root_node_written;  // set when this commit writes the root node key
+  std::string journal_chunk;
+  uint32_t journal_chunks = 0;
+  auto flush_journal_chunk = [&] {
+    batch.Put(core_->family(kChangesFamily), codec::journal_key(ns, version, journal_chunks++),
+              journal_chunk);
+    journal_chunk.clear();
+  };
   for (size_t i = 0; i < order.size(); ++i) {
     const auto& mutation = mutations[order[i]];
     if (i + 1 < order.size()) {
@@ -1132,10 +1192,10 @@ absl::StatusOr<VersionRecord> Store::commit(std::string_view name, const CommitR
     tagged.append(mutation.value);
     batch.Put(core_->family(family_of(mutation.space)),
               codec::record_key(ns, mutation.key, version), tagged);
-    batch.Put(core_->family(kChangesFamily),
-              codec::change_key(ns, version, mutation.space, mutation.key), rocksdb::Slice());
-    ++records;
+    codec::append_journal_entry(journal_chunk, mutation.space, mutation.key);
+    if (++records % codec::kJournalChunkEntries == 0) flush_journal_chunk();
   }
+  if (!journal_chunk.empty()) flush_journal_chunk();
   // A version whose root node does not resolve could never be read; refuse it now.
   if (!request.root_node_key.empty() && !root_node_written.value_or(false)) {
     bool present = false;
@@ -1214,8 +1274,8 @@ absl::StatusOr<TreeInfo> Store::rollback(std::string_view name, uint64_t version
 
   // Every record of the discarded versions is found through their journal entries.
   rocksdb::WriteBatch batch;
-  std::string lower = codec::change_prefix(ns, version + 1);
-  std::string upper = codec::change_prefix(ns, info.head_version + 1);
+  std::string lower = codec::journal_prefix(ns, version + 1);
+  std::string upper = codec::journal_prefix(ns, info.head_version + 1);
   rocksdb::Slice lower_slice(lower), upper_slice(upper);
   rocksdb::ReadOptions read;
   read.iterate_lower_bound = &lower_slice;
@@ -1223,10 +1283,15 @@ absl::StatusOr<TreeInfo> Store::rollback(std::string_view name, uint64_t version
   std::unique_ptr<rocksdb::Iterator> journal(
       core_->db->NewIterator(read, core_->family(kChangesFamily)));
   for (journal->Seek(lower_slice); journal->Valid(); journal->Next()) {
-    auto entry = codec::parse_change_key(ns, view_of(journal->key()));
-    if (!entry) return absl::DataLossError("a journal key of the store is malformed");
-    batch.Delete(core_->family(family_of(entry->space)),
-                 codec::record_key(ns, entry->key, entry->version));
+    auto version_written = codec::journal_key_version(ns, view_of(journal->key()));
+    if (!version_written) return absl::DataLossError("a journal key of the store is malformed");
+    auto entries = codec::parse_journal_chunk(view_of(journal->value()), info.node_key_bytes,
+                                              info.value_key_bytes);
+    if (!entries.ok()) return entries.status();
+    for (const auto& entry : *entries) {
+      batch.Delete(core_->family(family_of(entry.space)),
+                   codec::record_key(ns, entry.key, *version_written));
+    }
     batch.Delete(core_->family(kChangesFamily), journal->key());
   }
   if (!journal->status().ok()) return to_status(journal->status(), "reading the journal");
@@ -1383,7 +1448,7 @@ absl::Status Store::compact(std::string_view name) {
 absl::Status Store::wait_for_cleanup() {
   std::unique_lock lock(core_->worker_mutex);
   core_->worker_idle.wait(lock, [&] {
-    return core_->stopping || (core_->pending_cleanup.empty() && !core_->worker_busy);
+    return core_->stopping.load() || (core_->pending_cleanup.empty() && !core_->worker_busy);
   });
   absl::Status error = core_->last_cleanup_error;
   core_->last_cleanup_error = absl::OkStatus();

@@ -238,10 +238,15 @@ TEST(StoreOpenErrors, IncompleteHeadVersion) {
        "root node of head version 3"},
       {"a record count that does not match",
        [&](RawDb& db) {
-         db.put("changes", codec::change_key(ns, 3, Space::kValues, key_of(55)), "");
+         std::string chunk;
+         codec::append_journal_entry(chunk, Space::kValues, key_of(55));
+         db.put("changes", codec::journal_key(ns, 3, 1), chunk);
          db.put("values", codec::record_key(ns, key_of(55), 3), std::string(1, codec::kLiveTag));
        },
-       "should have 11 records"},
+       "should have 11 records, found 12"},
+      {"a garbled journal chunk",
+       [&](RawDb& db) { db.put("changes", codec::journal_key(ns, 3, 0), "\x01short"); },
+       "journal chunk ends inside an entry"},
       {"a version above the head",
        [&](RawDb& db) {
          VersionRecord extra;
@@ -391,14 +396,30 @@ TEST(StoreCodec, KeysOrderNewestFirstAndSuccessorsWork) {
   EXPECT_NE(ns, codec::tree_namespace("y"));
   EXPECT_LT(codec::record_key(ns, "k", 9), codec::record_key(ns, "k", 8));
   EXPECT_EQ(codec::record_key_version(codec::record_key(ns, "key", 12345)), 12345u);
-  EXPECT_LT(codec::change_key(ns, 2, Space::kValues, "zz"), codec::change_prefix(ns, 3));
-  auto parsed = codec::parse_change_key(ns, codec::change_key(ns, 7, Space::kNodes, "abc"));
-  ASSERT_TRUE(parsed.has_value());
-  EXPECT_EQ(parsed->version, 7u);
-  EXPECT_EQ(parsed->space, Space::kNodes);
-  EXPECT_EQ(parsed->key, "abc");
-  EXPECT_FALSE(codec::parse_change_key(ns, ns + "short").has_value());
-  EXPECT_FALSE(codec::parse_change_key(ns, codec::change_prefix(ns, 1) + "\x07k").has_value());
+  EXPECT_LT(codec::journal_key(ns, 2, 0xffffffff), codec::journal_prefix(ns, 3));
+  EXPECT_EQ(codec::journal_key_version(ns, codec::journal_key(ns, 7, 3)), 7u);
+  EXPECT_FALSE(codec::journal_key_version(ns, ns + "short").has_value());
+  EXPECT_FALSE(codec::journal_key_version(codec::tree_namespace("y"), codec::journal_key(ns, 7, 3))
+                   .has_value());
+  std::string chunk;
+  codec::append_journal_entry(chunk, Space::kNodes, "abc");
+  codec::append_journal_entry(chunk, Space::kValues, "de");
+  auto entries = codec::parse_journal_chunk(chunk, 3, 2);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_EQ((*entries)[0].space, Space::kNodes);
+  EXPECT_EQ((*entries)[0].key, "abc");
+  EXPECT_EQ((*entries)[1].space, Space::kValues);
+  EXPECT_EQ((*entries)[1].key, "de");
+  EXPECT_EQ(codec::parse_journal_chunk(chunk, 3, 3).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(codec::parse_journal_chunk(chunk, 2, 2).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(codec::parse_journal_chunk("\x07"
+                                       "abc",
+                                       3, 3)
+                .status()
+                .code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(codec::parse_journal_chunk("", 3, 3)->empty());
   EXPECT_EQ(codec::prefix_successor("ab"), "ac");
   EXPECT_EQ(codec::prefix_successor(std::string("a\xff\xff", 3)), "b");
   EXPECT_EQ(codec::prefix_successor(std::string("\xff\xff", 2)), "");
