@@ -233,6 +233,16 @@ class StoreCore {
     return absl::OkStatus();
   }
 
+  // Adds the tree's new registry record to `batch`, writes it, then publishes the new info.
+  absl::Status write_tree_update(TreeState& tree, rocksdb::WriteBatch& batch,
+                                 const TreeInfo& updated, const std::string& context) {
+    batch.Put(family(kMetaFamily), codec::tree_meta_key(updated.name),
+              codec::encode_tree_record({updated, tree.ns}));
+    if (auto written = write(batch, context); !written.ok()) return written;
+    tree.set_info(updated);
+    return absl::OkStatus();
+  }
+
   // Drops what only versions below the tree's oldest retained version use. For each journal entry
   // of a version V < oldest it deletes the key's records older than V, and V's own record when that
   // is a tombstone; then the journal entry. The oldest version's journal stays: a rollback can make
@@ -1096,13 +1106,11 @@ absl::StatusOr<TreeInfo> Store::set_keep_versions(std::string_view name, uint64_
   rocksdb::WriteBatch batch;
   delete_version_records(*core_, batch, (*state)->ns, info.oldest_version, oldest);
   info.oldest_version = oldest;
-  batch.Put(core_->family(kMetaFamily), codec::tree_meta_key(name),
-            codec::encode_tree_record({info, (*state)->ns}));
-  if (auto written = core_->write(batch, absl::StrCat("updating tree ", in_quotes(name)));
+  if (auto written = core_->write_tree_update(**state, batch, info,
+                                              absl::StrCat("updating tree ", in_quotes(name)));
       !written.ok()) {
     return written;
   }
-  (*state)->set_info(info);
   writer.unlock();
   core_->schedule_cleanup(std::string(name));
   return info;
@@ -1231,14 +1239,11 @@ absl::StatusOr<VersionRecord> Store::commit(std::string_view name, const CommitR
   updated.head_root = request.root;
   updated.oldest_version = retained_oldest(info, version);
   delete_version_records(*core_, batch, ns, info.oldest_version, updated.oldest_version);
-  batch.Put(core_->family(kMetaFamily), codec::tree_meta_key(name),
-            codec::encode_tree_record({updated, ns}));
-
-  if (auto written = core_->write(batch, absl::StrCat("committing to tree ", in_quotes(name)));
+  if (auto written = core_->write_tree_update(state, batch, updated,
+                                              absl::StrCat("committing to tree ", in_quotes(name)));
       !written.ok()) {
     return written;
   }
-  state.set_info(updated);
   writer.unlock();
 
   core_->commits.fetch_add(1, std::memory_order_relaxed);
@@ -1299,13 +1304,11 @@ absl::StatusOr<TreeInfo> Store::rollback(std::string_view name, uint64_t version
   TreeInfo updated = info;
   updated.head_version = version;
   updated.head_root = target->root;
-  batch.Put(core_->family(kMetaFamily), codec::tree_meta_key(name),
-            codec::encode_tree_record({updated, ns}));
-  if (auto written = core_->write(batch, absl::StrCat("rolling back tree ", in_quotes(name)));
+  if (auto written = core_->write_tree_update(state, batch, updated,
+                                              absl::StrCat("rolling back tree ", in_quotes(name)));
       !written.ok()) {
     return written;
   }
-  state.set_info(updated);
   core_->rollbacks.fetch_add(1, std::memory_order_relaxed);
   return updated;
 }
@@ -1333,13 +1336,11 @@ absl::StatusOr<PruneResult> Store::prune(std::string_view name, uint64_t version
       delete_version_records(*core_, batch, ns, info.oldest_version, version);
       TreeInfo updated = info;
       updated.oldest_version = version;
-      batch.Put(core_->family(kMetaFamily), codec::tree_meta_key(name),
-                codec::encode_tree_record({updated, ns}));
-      if (auto written = core_->write(batch, absl::StrCat("pruning tree ", in_quotes(name)));
+      if (auto written = core_->write_tree_update(state, batch, updated,
+                                                  absl::StrCat("pruning tree ", in_quotes(name)));
           !written.ok()) {
         return written;
       }
-      state.set_info(updated);
     }
   }
   auto deleted = core_->clean_below(state);
