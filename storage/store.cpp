@@ -510,6 +510,32 @@ absl::StatusOr<std::optional<std::string>> read_positioned(rocksdb::Iterator& it
   return std::optional<std::string>();
 }
 
+// The newest record of `key` at or below `version` in the latest state (no snapshot).
+absl::StatusOr<std::optional<std::string>> read_latest(const StoreCore& core, Space space,
+                                                       std::string_view ns, std::string_view key,
+                                                       uint64_t version) {
+  rocksdb::ReadOptions read;
+  read.prefix_same_as_start = true;
+  std::unique_ptr<rocksdb::Iterator> it(core.db->NewIterator(read, core.family(family_of(space))));
+  std::string target = codec::record_key(ns, key, version);
+  it->Seek(target);
+  return read_positioned(*it, target);
+}
+
+// OUT_OF_RANGE unless `version` is between the tree's oldest retained version and its head.
+absl::Status check_retained(std::string_view name, const TreeInfo& info, uint64_t version) {
+  if (version > info.head_version) {
+    return absl::OutOfRangeError(absl::StrCat("tree ", in_quotes(name), " has no version ", version,
+                                              "; its head is ", info.head_version));
+  }
+  if (version < info.oldest_version) {
+    return absl::OutOfRangeError(absl::StrCat("version ", version, " of tree ", in_quotes(name),
+                                              " was pruned; the oldest retained is ",
+                                              info.oldest_version));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::optional<std::string>> TreeView::get(Space space, std::string_view key) const {
@@ -645,13 +671,8 @@ absl::Status verify_head(const StoreCore& core, const codec::TreeRecord& tree) {
         absl::StrCat("tree ", in_quotes(info.name), ": the root in the record of head version ",
                      info.head_version, " differs from the tree's head root"));
   }
-  rocksdb::ReadOptions read;
   if (!head->root_node_key.empty()) {
-    read.prefix_same_as_start = true;
-    std::unique_ptr<rocksdb::Iterator> it(core.db->NewIterator(read, core.family(kNodesFamily)));
-    std::string target = codec::record_key(ns, head->root_node_key, info.head_version);
-    it->Seek(target);
-    auto root_node = read_positioned(*it, target);
+    auto root_node = read_latest(core, Space::kNodes, ns, head->root_node_key, info.head_version);
     if (!root_node.ok()) return root_node.status();
     if (!root_node->has_value()) {
       return absl::DataLossError(absl::StrCat("tree ", in_quotes(info.name),
@@ -1208,13 +1229,7 @@ absl::StatusOr<VersionRecord> Store::commit(std::string_view name, const CommitR
   if (!request.root_node_key.empty() && !root_node_written.value_or(false)) {
     bool present = false;
     if (!root_node_written.has_value()) {
-      rocksdb::ReadOptions read;
-      read.prefix_same_as_start = true;
-      std::unique_ptr<rocksdb::Iterator> it(
-          core_->db->NewIterator(read, core_->family(kNodesFamily)));
-      std::string target = codec::record_key(ns, request.root_node_key, info.head_version);
-      it->Seek(target);
-      auto found = read_positioned(*it, target);
+      auto found = read_latest(*core_, Space::kNodes, ns, request.root_node_key, info.head_version);
       if (!found.ok()) return found.status();
       present = found->has_value();
     }
@@ -1264,15 +1279,7 @@ absl::StatusOr<TreeInfo> Store::rollback(std::string_view name, uint64_t version
   std::unique_lock writer(state.writer);
   if (state.dropped) return no_such_tree(name);
   TreeInfo info = state.snapshot_info();
-  if (version > info.head_version) {
-    return absl::OutOfRangeError(absl::StrCat("tree ", in_quotes(name), " has no version ", version,
-                                              "; its head is ", info.head_version));
-  }
-  if (version < info.oldest_version) {
-    return absl::OutOfRangeError(absl::StrCat("version ", version, " of tree ", in_quotes(name),
-                                              " was pruned; the oldest retained is ",
-                                              info.oldest_version));
-  }
+  if (auto retained = check_retained(name, info, version); !retained.ok()) return retained;
   if (version == info.head_version) return info;
   auto target = core_->read_version_record(name, ns, version, nullptr);
   if (!target.ok()) return target.status();
@@ -1361,15 +1368,7 @@ absl::StatusOr<TreeView> Store::view(std::string_view name, std::optional<uint64
   if (!tree.ok()) return tree.status();
   const TreeInfo& info = tree->info;
   uint64_t wanted = version.value_or(info.head_version);
-  if (wanted > info.head_version) {
-    return absl::OutOfRangeError(absl::StrCat("tree ", in_quotes(name), " has no version ", wanted,
-                                              "; its head is ", info.head_version));
-  }
-  if (wanted < info.oldest_version) {
-    return absl::OutOfRangeError(absl::StrCat("version ", wanted, " of tree ", in_quotes(name),
-                                              " was pruned; the oldest retained is ",
-                                              info.oldest_version));
-  }
+  if (auto retained = check_retained(name, info, wanted); !retained.ok()) return retained;
   auto record = core_->read_version_record(name, tree->ns, wanted, snapshot->snapshot);
   if (!record.ok()) return record.status();
   return TreeView(core_, std::move(snapshot), tree->ns, info, std::move(*record));
