@@ -1,0 +1,55 @@
+// The encodings of SMT proofs (specified in host/smt/README.md):
+//  - binary: compact, zero siblings replaced by a bitmap;
+//  - JSON: readable, hex field elements;
+//  - circom: the input of circomlib's SMTVerifier(nLevels) circuit (single-key proofs only).
+// Every decoder refuses malformed input, padding and values >= p with INVALID_ARGUMENT.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "absl/status/statusor.h"
+#include "host/smt/smt_proof.hpp"
+#include "nlohmann/json.hpp"
+
+namespace arbor::smt {
+
+enum class ProofFormat { kBinary, kJson, kCircom };
+absl::StatusOr<ProofFormat> parse_proof_format(std::string_view name);
+std::string_view to_string(ProofFormat format);
+
+inline constexpr char kProofMagic[2] = {'A', 'S'};
+inline constexpr char kMultiProofMagic[2] = {'A', 'M'};
+inline constexpr std::uint8_t kProofCodecVersion = 1;
+inline constexpr std::uint32_t kMaxMultiProofEntries = 1u << 20;
+
+std::string encode_proof_binary(const SmtProof& proof);
+absl::StatusOr<SmtProof> decode_proof_binary(std::string_view bytes);
+std::string encode_multi_proof_binary(const SmtMultiProof& proof);
+absl::StatusOr<SmtMultiProof> decode_multi_proof_binary(std::string_view bytes);
+
+// `root`, when given, is written as the root the proof is for.
+nlohmann::json proof_to_json(const SmtProof& proof, const std::optional<Fr>& root);
+nlohmann::json multi_proof_to_json(const SmtMultiProof& proof, const std::optional<Fr>& root);
+
+// SMTVerifier(levels) input. The circuit's last sibling must be 0, so a proof whose path is D
+// levels deep needs levels >= D + 1; fewer is OUT_OF_RANGE.
+absl::StatusOr<nlohmann::json> proof_to_circom(const SmtProof& proof, const Fr& root, int levels);
+
+// A decoded proof file of any format, with the root it names (JSON and circom forms carry one).
+struct DecodedProof {
+  ProofFormat format = ProofFormat::kBinary;
+  std::variant<SmtProof, SmtMultiProof> proof;
+  std::optional<Fr> root;
+  int circom_levels = 0;  // circom form: nLevels
+};
+absl::StatusOr<DecodedProof> decode_proof_json(const nlohmann::json& json);
+// Detects the format: the binary magic, else JSON (circom inputs have "fnc" and "enabled").
+absl::StatusOr<DecodedProof> decode_any_proof(std::string_view bytes);
+
+// Verifies a decoded proof against `root`: the proof's own claim, and the root it names if any.
+absl::Status verify_decoded(const Fr& root, const DecodedProof& decoded);
+
+}  // namespace arbor::smt
