@@ -1,6 +1,7 @@
 // `arbor`: the Arbor command-line tool.
 #include "CLI/CLI.hpp"
 #include "rpc/cli/hash_command.hpp"
+#include "rpc/cli/smt_command.hpp"
 #include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
       "Log what happens (backend choice) to stderr");
   int exit_code = 0;
   arbor::cli::add_hash_command(app, exit_code);
+  arbor::cli::add_smt_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
