@@ -154,9 +154,9 @@ absl::Status check_magic(Reader& reader, const char (&magic)[2], std::string_vie
     return malformed(absl::StrCat("not an Arbor ", std::string(kind), " (bad magic)"));
   }
   if (static_cast<std::uint8_t>((*head)[2]) != kProofCodecVersion) {
-    return malformed(absl::StrCat("encoding version ", static_cast<int>((*head)[2]),
-                                  " is not supported (this build reads version ",
-                                  kProofCodecVersion, ")"));
+    return malformed(
+        absl::StrCat("encoding version ", static_cast<int>(static_cast<std::uint8_t>((*head)[2])),
+                     " is not supported (this build reads version ", kProofCodecVersion, ")"));
   }
   return absl::OkStatus();
 }
@@ -185,8 +185,18 @@ absl::Status check_fields(const json& object, std::string_view what,
   return absl::OkStatus();
 }
 
+// A non-negative JSON integer, whether nlohmann holds it signed (built in memory) or unsigned
+// (parsed from text).
+std::optional<std::uint64_t> json_uint(const json& value) {
+  if (value.is_number_unsigned()) return value.get<std::uint64_t>();
+  if (value.is_number_integer() && value.get<std::int64_t>() >= 0) {
+    return static_cast<std::uint64_t>(value.get<std::int64_t>());
+  }
+  return std::nullopt;
+}
+
 absl::StatusOr<Fr> json_fr(const json& value, std::string_view what) {
-  if (value.is_number_unsigned()) return field::from_u64(value.get<std::uint64_t>());
+  if (const auto number = json_uint(value)) return field::from_u64(*number);
   if (!value.is_string()) {
     return malformed(absl::StrCat(std::string(what), " must be a string holding a number"));
   }
@@ -286,7 +296,7 @@ absl::Status check_header(const json& object, std::string_view scheme) {
   if (!object["scheme"].is_string() || object["scheme"].get<std::string>() != scheme) {
     return malformed(absl::StrCat("\"scheme\" must be \"", std::string(scheme), "\""));
   }
-  if (!object["version"].is_number_unsigned() || object["version"].get<std::uint64_t>() != 1) {
+  if (json_uint(object["version"]) != std::optional<std::uint64_t>(1)) {
     return malformed("\"version\" must be 1");
   }
   return absl::OkStatus();
@@ -348,10 +358,11 @@ absl::StatusOr<DecodedProof> multi_from_json(const json& object) {
       return claim;
     }
     const json& depth = entries[i]["depth"];
-    if (!depth.is_number_unsigned() || depth.get<std::uint64_t>() > kMaxDepthLimit) {
+    const std::optional<std::uint64_t> depth_value = json_uint(depth);
+    if (!depth_value || *depth_value > kMaxDepthLimit) {
       return malformed(absl::StrCat(what, ".depth must be an integer 0..", kMaxDepthLimit));
     }
-    entry.depth = static_cast<int>(depth.get<std::uint64_t>());
+    entry.depth = static_cast<int>(*depth_value);
     proof.entries.push_back(entry);
   }
   absl::StatusOr<std::vector<Fr>> siblings =

@@ -1,12 +1,12 @@
 #include "rpc/cli/smt_command.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <memory>
 #include <optional>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "host/backend/compute_backend.hpp"
@@ -178,9 +178,34 @@ int read_ops(std::istream& in, const std::string& source, std::vector<smt::SmtOp
   return kExitOk;
 }
 
+void print_root(const Fr& root, std::uint64_t version) {
+  std::cout << "root " << field::to_hex(root) << "\nversion " << version << "\n";
+}
+
+struct VersionRoot {
+  std::uint64_t version = 0;
+  Fr root;
+};
+
+// The version a read names (the head when none) and its root.
+absl::StatusOr<VersionRoot> version_root(const smt::SmtTree& tree,
+                                         std::optional<std::uint64_t> version) {
+  absl::StatusOr<storage::VersionRecord> record = tree.version_record(version);
+  if (!record.ok()) return record.status();
+  absl::StatusOr<Fr> root = tree.root(record->version);
+  if (!root.ok()) return root.status();
+  return VersionRoot{record->version, *root};
+}
+
 int run_create(const SmtCliOptions& options) {
+  std::error_code ignored;
+  const bool existed = std::filesystem::exists(options.data, ignored);
   absl::StatusOr<OpenTree> opened = open_tree(options, true, true);
-  if (!opened.ok()) return status_exit(opened.status());
+  if (!opened.ok()) {
+    // A refused create leaves no new, empty data directory behind.
+    if (!existed) std::filesystem::remove_all(options.data, ignored);
+    return status_exit(opened.status());
+  }
   std::cout << "created SMT \"" << options.tree << "\" (max depth " << options.max_depth << ") in "
             << options.data << "\n";
   return kExitOk;
@@ -203,18 +228,16 @@ int run_apply(const SmtCliOptions& options) {
   apply_options.label = options.label;
   absl::StatusOr<smt::ApplyResult> result = opened->tree->apply(ops, apply_options);
   if (!result.ok()) return status_exit(result.status());
-  std::cout << "root " << field::to_hex(result->root) << "\nversion " << result->version << "\n";
+  print_root(result->root, result->version);
   return kExitOk;
 }
 
 int run_root(const SmtCliOptions& options) {
   absl::StatusOr<OpenTree> opened = open_tree(options, false, false);
   if (!opened.ok()) return status_exit(opened.status());
-  absl::StatusOr<storage::VersionRecord> record = opened->tree->version_record(options.version);
-  if (!record.ok()) return status_exit(record.status());
-  absl::StatusOr<Fr> root = opened->tree->root(record->version);
-  if (!root.ok()) return status_exit(root.status());
-  std::cout << "root " << field::to_hex(*root) << "\nversion " << record->version << "\n";
+  absl::StatusOr<VersionRoot> at = version_root(*opened->tree, options.version);
+  if (!at.ok()) return status_exit(at.status());
+  print_root(at->root, at->version);
   return kExitOk;
 }
 
@@ -261,35 +284,34 @@ int run_prove(const SmtCliOptions& options) {
   }
   absl::StatusOr<OpenTree> opened = open_tree(options, false, false);
   if (!opened.ok()) return status_exit(opened.status());
-  absl::StatusOr<storage::VersionRecord> record = opened->tree->version_record(options.version);
-  if (!record.ok()) return status_exit(record.status());
-  absl::StatusOr<Fr> root = opened->tree->root(record->version);
-  if (!root.ok()) return status_exit(root.status());
+  absl::StatusOr<VersionRoot> at = version_root(*opened->tree, options.version);
+  if (!at.ok()) return status_exit(at.status());
+  const Fr& root = at->root;
 
   std::string bytes;
   if (keys.size() == 1) {
-    absl::StatusOr<smt::SmtProof> proof = opened->tree->prove(keys[0], record->version);
+    absl::StatusOr<smt::SmtProof> proof = opened->tree->prove(keys[0], at->version);
     if (!proof.ok()) return status_exit(proof.status());
     switch (*format) {
       case smt::ProofFormat::kBinary:
         bytes = smt::encode_proof_binary(*proof);
         break;
       case smt::ProofFormat::kJson:
-        bytes = smt::proof_to_json(*proof, *root).dump(2) + "\n";
+        bytes = smt::proof_to_json(*proof, root).dump(2) + "\n";
         break;
       case smt::ProofFormat::kCircom: {
-        absl::StatusOr<nlohmann::json> circom = smt::proof_to_circom(*proof, *root, options.levels);
+        absl::StatusOr<nlohmann::json> circom = smt::proof_to_circom(*proof, root, options.levels);
         if (!circom.ok()) return status_exit(circom.status());
         bytes = circom->dump(2) + "\n";
         break;
       }
     }
   } else {
-    absl::StatusOr<smt::SmtMultiProof> proof = opened->tree->prove_many(keys, record->version);
+    absl::StatusOr<smt::SmtMultiProof> proof = opened->tree->prove_many(keys, at->version);
     if (!proof.ok()) return status_exit(proof.status());
     bytes = *format == smt::ProofFormat::kBinary
                 ? smt::encode_multi_proof_binary(*proof)
-                : smt::multi_proof_to_json(*proof, *root).dump(2) + "\n";
+                : smt::multi_proof_to_json(*proof, root).dump(2) + "\n";
   }
   return write_output(options, bytes);
 }
@@ -302,13 +324,18 @@ int run_verify(const SmtCliOptions& options) {
     bytes.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
     if (std::cin.bad()) return fail(kExitFailure, "cannot read the proof from stdin");
   } else {
+    std::error_code ignored;
+    if (std::filesystem::is_directory(options.proof, ignored)) {
+      return fail(kExitFailure, absl::StrCat("cannot read ", options.proof, ": it is a directory"));
+    }
     std::ifstream file(options.proof, std::ios::binary);
     if (!file) return fail(kExitFailure, absl::StrCat("cannot open ", options.proof));
-    std::ostringstream content;
-    content << file.rdbuf();
-    if (file.bad() || !content)
-      return fail(kExitFailure, absl::StrCat("cannot read ", options.proof));
-    bytes = content.str();
+    try {
+      bytes.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+    } catch (const std::ios_base::failure&) {
+      file.setstate(std::ios::badbit);
+    }
+    if (file.bad()) return fail(kExitFailure, absl::StrCat("cannot read ", options.proof));
   }
   absl::StatusOr<smt::DecodedProof> decoded = smt::decode_any_proof(bytes);
   if (!decoded.ok()) {
@@ -336,9 +363,9 @@ int run_rollback(const SmtCliOptions& options) {
   if (!opened.ok()) return status_exit(opened.status());
   absl::StatusOr<storage::TreeInfo> info = opened->tree->rollback(options.target_version);
   if (!info.ok()) return status_exit(info.status());
-  absl::StatusOr<Fr> root = opened->tree->root();
-  if (!root.ok()) return status_exit(root.status());
-  std::cout << "root " << field::to_hex(*root) << "\nversion " << info->head_version << "\n";
+  absl::StatusOr<VersionRoot> at = version_root(*opened->tree, info->head_version);
+  if (!at.ok()) return status_exit(at.status());
+  print_root(at->root, at->version);
   return kExitOk;
 }
 

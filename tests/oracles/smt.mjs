@@ -19,6 +19,12 @@
 //        "proofs": [[{"key", "circomlibjs": find() result, "merkletree": <arbor proof>,
 //                     "merkletree_verifies": bool}, ...], ...],   one list per batch
 //        "verify_results": [{"merkletree": bool, "error": "<msg>"|null}, ...]}
+//   node smt.mjs bench WORKLOAD.json [--lib merkletree|circomlibjs]
+//     The peer side of bench/smt_vs_js.sh. WORKLOAD.json:
+//       {"preload": [["<dec key>","<dec value>"], ...], "batches": [[[k, v], ...], ...]}
+//     Loads the preload (not timed), then times putting every batch in order (insert or
+//     update: which one is known from a Set, so no lookup is charged to the library).
+//     stdout: {"lib","keys","seconds","keys_per_s","root"}.
 //     Internal failures (bad request, a library throwing while applying an op,
 //     e.g. js-merkletree's "reached maximum level of the merkle tree") go to
 //     stderr with a non-zero exit status.
@@ -158,7 +164,41 @@ async function main() {
   process.stdout.write(JSON.stringify(out) + "\n");
 }
 
-main().catch((e) => {
+async function bench(file, lib) {
+  const workload = JSON.parse(readFileSync(file, "utf8"));
+  let put;
+  let rootOf;
+  if (lib === "circomlibjs") {
+    const smt = await newMemEmptyTrie();
+    put = (k, v, exists) => (exists ? smt.update(k, v) : smt.insert(k, v));
+    rootOf = async () => smt.F.toObject(smt.root).toString();
+  } else if (lib === "merkletree") {
+    const mt = new Merkletree(new InMemoryDB(new Uint8Array(0)), true, 256);
+    put = (k, v, exists) => (exists ? mt.update(k, v) : mt.add(k, v));
+    rootOf = async () => (await mt.root()).bigInt().toString();
+  } else throw new Error(`unknown --lib ${lib} (merkletree or circomlibjs)`);
+  const present = new Set();
+  const putAll = async (pairs) => {
+    for (const [k, v] of pairs) {
+      await put(dec(k, "key"), dec(v, "value"), present.has(k));
+      present.add(k);
+    }
+  };
+  await putAll(workload.preload);
+  const t0 = process.hrtime.bigint();
+  let keys = 0;
+  for (const batch of workload.batches) {
+    await putAll(batch);
+    keys += batch.length;
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  process.stdout.write(JSON.stringify({ lib, keys, seconds, keys_per_s: keys / seconds, root: await rootOf() }) + "\n");
+}
+
+const run = process.argv[2] === "bench"
+  ? () => bench(process.argv[3], process.argv[4] === "--lib" ? process.argv[5] : "merkletree")
+  : main;
+run().catch((e) => {
   console.error(`smt.mjs: ${e?.stack ?? e}`);
   process.exit(1);
 });

@@ -1,0 +1,265 @@
+// The SMT's cost: batch updates (keys/s and latency) of 1 .. 10^6 keys into trees of 10^5 .. 10^7
+// leaves, proof generation, proof size and verification; and, for the peer comparison
+// (bench/smt_vs_js.sh), a workload read from a file that the JS peer runs too.
+// Trees live under $ARBOR_BENCH_DIR (default /tmp); ARBOR_BENCH_BACKEND picks cpu|cuda|auto.
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <random>
+
+#include "benchmark/benchmark.h"
+#include "host/smt/smt_proof_codec.hpp"
+#include "host/smt/smt_tree.hpp"
+#include "kernels/field/bn254_fr_text.hpp"
+#include "nlohmann/json.hpp"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+using arbor::field::Fr;
+using namespace arbor::smt;
+
+Fr random_fr(std::mt19937_64& rng) {
+  std::uint64_t limbs[4] = {rng(), rng(), rng(), rng() >> 3};  // < 2^253 < p
+  return arbor::field::from_canonical_limbs(limbs);
+}
+
+std::unique_ptr<arbor::host::ComputeBackend> bench_backend() {
+  const char* name = std::getenv("ARBOR_BENCH_BACKEND");
+  auto choice = arbor::host::parse_backend_choice(name && *name ? name : "auto");
+  if (!choice.ok()) std::abort();
+  spdlog::set_level(spdlog::level::warn);  // stdout carries the benchmark JSON
+  auto backend = arbor::host::make_backend(*choice);
+  if (!backend.ok()) {
+    fprintf(stderr, "smt_bench: %s\n", std::string(backend.status().message()).c_str());
+    std::exit(2);
+  }
+  return std::move(*backend);
+}
+
+// A tree of `leaves` random keys, built once per size and kept for the whole run.
+struct BenchTree {
+  std::filesystem::path dir;
+  std::unique_ptr<arbor::storage::Store> store;
+  std::unique_ptr<SmtTree> tree;
+  std::vector<Fr> keys;  // a sample of the keys in the tree
+  std::mt19937_64 rng{20261121};
+  ~BenchTree() {
+    tree.reset();
+    store.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+};
+
+arbor::host::ComputeBackend& backend() {
+  static std::unique_ptr<arbor::host::ComputeBackend> instance = bench_backend();
+  return *instance;
+}
+
+BenchTree& tree_of(std::int64_t leaves) {
+  static std::map<std::int64_t, std::unique_ptr<BenchTree>> trees;
+  auto& slot = trees[leaves];
+  if (slot) return *slot;
+  slot = std::make_unique<BenchTree>();
+  const char* base = std::getenv("ARBOR_BENCH_DIR");
+  std::string pattern =
+      (std::filesystem::path(base && *base ? base : "/tmp") / "arbor-smt-bench-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) std::abort();
+  slot->dir = pattern;
+  auto store = arbor::storage::Store::open(slot->dir);
+  if (!store.ok()) std::abort();
+  slot->store = std::move(*store);
+  auto tree = SmtTree::create(*slot->store, "bench", SmtCreateOptions{}, backend());
+  if (!tree.ok()) std::abort();
+  slot->tree = std::move(*tree);
+  const auto started = std::chrono::steady_clock::now();
+  constexpr std::int64_t kChunk = 200000;
+  for (std::int64_t done = 0; done < leaves; done += kChunk) {
+    std::vector<SmtOp> ops;
+    for (std::int64_t i = done; i < std::min(leaves, done + kChunk); ++i) {
+      const Fr key = random_fr(slot->rng);
+      if (slot->keys.size() < 100000) slot->keys.push_back(key);
+      ops.push_back(SmtOp::put(key, random_fr(slot->rng)));
+    }
+    if (!slot->tree->apply(ops).ok()) std::abort();
+  }
+  fprintf(stderr, "smt_bench: built a %lld-leaf tree in %.1f s on %s\n",
+          static_cast<long long>(leaves),
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+          backend().description().c_str());
+  return *slot;
+}
+
+// Half updates of existing keys, half new keys: the shape of a block's state changes.
+std::vector<SmtOp> mixed_batch(BenchTree& bench, std::int64_t size) {
+  std::vector<SmtOp> ops;
+  ops.reserve(size);
+  for (std::int64_t i = 0; i < size; ++i) {
+    const Fr key = i % 2 ? bench.keys[bench.rng() % bench.keys.size()] : random_fr(bench.rng);
+    ops.push_back(SmtOp::put(key, random_fr(bench.rng)));
+  }
+  return ops;
+}
+
+void BM_SmtApply(benchmark::State& state) {
+  BenchTree& bench = tree_of(state.range(0));
+  const std::int64_t batch = state.range(1);
+  double read = 0, plan = 0, hash = 0, commit = 0;
+  std::uint64_t hashes = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<SmtOp> ops = mixed_batch(bench, batch);
+    state.ResumeTiming();
+    auto result = bench.tree->apply(ops);
+    if (!result.ok()) {
+      state.SkipWithError(std::string(result.status().message()).c_str());
+      break;
+    }
+    read += result->stats.read_ms;
+    plan += result->stats.plan_ms;
+    hash += result->stats.hash_ms;
+    commit += result->stats.commit_ms;
+    hashes += result->stats.leaf_hashes + result->stats.node_hashes;
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["keys_per_s"] =
+      benchmark::Counter(static_cast<double>(batch) * n, benchmark::Counter::kIsRate);
+  state.counters["read_ms"] = read / n;
+  state.counters["plan_ms"] = plan / n;
+  state.counters["hash_ms"] = hash / n;
+  state.counters["commit_ms"] = commit / n;
+  state.counters["hashes_per_batch"] = static_cast<double>(hashes) / n;
+  state.SetLabel(backend().description());
+}
+
+void BM_SmtProve(benchmark::State& state) {
+  BenchTree& bench = tree_of(state.range(0));
+  std::uint64_t bytes = 0, depth = 0, max_bytes = 0;
+  for (auto _ : state) {
+    auto proof = bench.tree->prove(bench.keys[bench.rng() % bench.keys.size()]);
+    if (!proof.ok()) std::abort();
+    const size_t size = encode_proof_binary(*proof).size();
+    bytes += size;
+    max_bytes = std::max<std::uint64_t>(max_bytes, size);
+    depth += proof->siblings.size();
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["proof_bytes"] = static_cast<double>(bytes) / n;
+  state.counters["max_proof_bytes"] = static_cast<double>(max_bytes);
+  state.counters["depth"] = static_cast<double>(depth) / n;
+}
+
+void BM_SmtVerify(benchmark::State& state) {
+  BenchTree& bench = tree_of(state.range(0));
+  const Fr root = *bench.tree->root();
+  std::vector<SmtProof> proofs;
+  for (int i = 0; i < 256; ++i) {
+    proofs.push_back(*bench.tree->prove(bench.keys[bench.rng() % bench.keys.size()]));
+  }
+  size_t next = 0;
+  for (auto _ : state) {
+    if (!verify_proof(root, proofs[next++ % proofs.size()]).ok()) std::abort();
+  }
+}
+
+// A multi-proof of `keys` random keys against the same keys' single proofs laid end to end.
+void BM_SmtMultiProofSize(benchmark::State& state) {
+  BenchTree& bench = tree_of(state.range(0));
+  const std::int64_t count = state.range(1);
+  std::uint64_t multi_bytes = 0, single_bytes = 0;
+  for (auto _ : state) {
+    std::vector<Fr> keys;
+    for (std::int64_t i = 0; i < count; ++i)
+      keys.push_back(bench.keys[bench.rng() % bench.keys.size()]);
+    auto multi = bench.tree->prove_many(keys);
+    if (!multi.ok()) std::abort();
+    multi_bytes += encode_multi_proof_binary(*multi).size();
+    state.PauseTiming();
+    for (const Fr& key : keys) single_bytes += encode_proof_binary(*bench.tree->prove(key)).size();
+    state.ResumeTiming();
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["multi_bytes"] = static_cast<double>(multi_bytes) / n;
+  state.counters["singles_bytes"] = static_cast<double>(single_bytes) / n;
+}
+
+// The peer workload: {"preload": [[k, v], ...], "batches": [[[k, v], ...], ...]} (decimal).
+// Preloading is not timed; each iteration applies every batch in order.
+void BM_SmtWorkloadFromFile(benchmark::State& state) {
+  const char* path = std::getenv("ARBOR_SMT_WORKLOAD");
+  if (path == nullptr) {
+    state.SkipWithError("set ARBOR_SMT_WORKLOAD (bench/smt_vs_js.sh does)");
+    return;
+  }
+  std::ifstream file(path);
+  const nlohmann::json workload = nlohmann::json::parse(file);
+  auto ops_of = [](const nlohmann::json& pairs) {
+    std::vector<SmtOp> ops;
+    for (const auto& pair : pairs) {
+      ops.push_back(SmtOp::put(*arbor::field::parse_fr(pair[0].get<std::string>()),
+                               *arbor::field::parse_fr(pair[1].get<std::string>())));
+    }
+    return ops;
+  };
+  const std::vector<SmtOp> preload = ops_of(workload["preload"]);
+  std::vector<std::vector<SmtOp>> batches;
+  std::size_t keys = 0;
+  for (const auto& batch : workload["batches"]) {
+    batches.push_back(ops_of(batch));
+    keys += batches.back().size();
+  }
+  for (auto _ : state) {
+    state.PauseTiming();
+    BenchTree bench;
+    const char* base = std::getenv("ARBOR_BENCH_DIR");
+    std::string pattern =
+        (std::filesystem::path(base && *base ? base : "/tmp") / "arbor-smt-peer-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) std::abort();
+    bench.dir = pattern;
+    bench.store = std::move(*arbor::storage::Store::open(bench.dir));
+    bench.tree = std::move(*SmtTree::create(*bench.store, "peer", SmtCreateOptions{}, backend()));
+    if (!bench.tree->apply(preload).ok()) std::abort();
+    state.ResumeTiming();
+    Fr root;
+    for (const auto& batch : batches) root = bench.tree->apply(batch)->root;
+    state.PauseTiming();
+    state.SetLabel(arbor::field::to_decimal(root));
+    bench.tree.reset();
+    bench.store.reset();
+    state.ResumeTiming();
+  }
+  state.counters["keys_per_s"] =
+      benchmark::Counter(static_cast<double>(keys) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
+}
+
+}  // namespace
+
+// Batch sizes 1 .. 10^6 into a 10^6-leaf tree; the 10^7-leaf tree takes about half an hour to
+// build here, so run it on request (--benchmark_filter=BM_SmtApply/10000000).
+void apply_args(benchmark::internal::Benchmark* b, std::int64_t leaves, std::int64_t batch,
+                int iterations) {
+  b->Args({leaves, batch})->Iterations(iterations)->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+BENCHMARK(BM_SmtApply)->Apply([](auto* b) { apply_args(b, 1000000, 1, 200); });
+BENCHMARK(BM_SmtApply)->Apply([](auto* b) { apply_args(b, 1000000, 1000, 10); });
+BENCHMARK(BM_SmtApply)->Apply([](auto* b) { apply_args(b, 1000000, 100000, 3); });
+BENCHMARK(BM_SmtApply)->Apply([](auto* b) { apply_args(b, 1000000, 1000000, 1); });
+BENCHMARK(BM_SmtApply)->Apply([](auto* b) { apply_args(b, 10000000, 1, 100); });
+BENCHMARK(BM_SmtApply)->Apply([](auto* b) { apply_args(b, 10000000, 1000, 5); });
+BENCHMARK(BM_SmtApply)->Apply([](auto* b) { apply_args(b, 10000000, 100000, 1); });
+BENCHMARK(BM_SmtProve)->Arg(1000000)->Arg(10000000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SmtVerify)->Arg(1000000)->Arg(10000000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SmtMultiProofSize)
+    ->Args({1000000, 16})
+    ->Args({1000000, 256})
+    ->Iterations(20)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SmtWorkloadFromFile)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+BENCHMARK_MAIN();
