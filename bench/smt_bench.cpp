@@ -61,9 +61,14 @@ arbor::host::ComputeBackend& backend() {
   return *instance;
 }
 
+// Closed by main() before exit: a RocksDB database must not outlive RocksDB's own statics.
+std::map<std::int64_t, std::unique_ptr<BenchTree>>& trees() {
+  static std::map<std::int64_t, std::unique_ptr<BenchTree>> instance;
+  return instance;
+}
+
 BenchTree& tree_of(std::int64_t leaves) {
-  static std::map<std::int64_t, std::unique_ptr<BenchTree>> trees;
-  auto& slot = trees[leaves];
+  auto& slot = trees()[leaves];
   if (slot) return *slot;
   slot = std::make_unique<BenchTree>();
   const char* base = std::getenv("ARBOR_BENCH_DIR");
@@ -262,4 +267,11 @@ BENCHMARK(BM_SmtMultiProofSize)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SmtWorkloadFromFile)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  trees().clear();
+  return 0;
+}
