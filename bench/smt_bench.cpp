@@ -193,6 +193,16 @@ void BM_SmtMultiProofSize(benchmark::State& state) {
   state.counters["singles_bytes"] = static_cast<double>(single_bytes) / n;
 }
 
+// A benchmark cannot go on from a failed setup step: say what failed and stop.
+template <typename T>
+T or_die(absl::StatusOr<T> value, const char* what) {
+  if (!value.ok()) {
+    fprintf(stderr, "smt_bench: %s: %s\n", what, std::string(value.status().message()).c_str());
+    std::exit(2);
+  }
+  return std::move(*value);
+}
+
 // The peer workload: {"preload": [[k, v], ...], "batches": [[[k, v], ...], ...]} (decimal).
 // Preloading is not timed; each iteration applies every batch in order.
 void BM_SmtWorkloadFromFile(benchmark::State& state) {
@@ -206,8 +216,9 @@ void BM_SmtWorkloadFromFile(benchmark::State& state) {
   auto ops_of = [](const nlohmann::json& pairs) {
     std::vector<SmtOp> ops;
     for (const auto& pair : pairs) {
-      ops.push_back(SmtOp::put(*arbor::field::parse_fr(pair[0].get<std::string>()),
-                               *arbor::field::parse_fr(pair[1].get<std::string>())));
+      ops.push_back(
+          SmtOp::put(or_die(arbor::field::parse_fr(pair[0].get<std::string>()), "key"),
+                     or_die(arbor::field::parse_fr(pair[1].get<std::string>()), "value")));
     }
     return ops;
   };
@@ -226,12 +237,13 @@ void BM_SmtWorkloadFromFile(benchmark::State& state) {
         (std::filesystem::path(base && *base ? base : "/tmp") / "arbor-smt-peer-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) std::abort();
     bench.dir = pattern;
-    bench.store = std::move(*arbor::storage::Store::open(bench.dir));
-    bench.tree = std::move(*SmtTree::create(*bench.store, "peer", SmtCreateOptions{}, backend()));
-    if (!bench.tree->apply(preload).ok()) std::abort();
+    bench.store = or_die(arbor::storage::Store::open(bench.dir), "opening the store");
+    bench.tree =
+        or_die(SmtTree::create(*bench.store, "peer", SmtCreateOptions{}, backend()), "create");
+    or_die(bench.tree->apply(preload), "preload");
     state.ResumeTiming();
     Fr root;
-    for (const auto& batch : batches) root = bench.tree->apply(batch)->root;
+    for (const auto& batch : batches) root = or_die(bench.tree->apply(batch), "apply").root;
     state.PauseTiming();
     state.SetLabel(arbor::field::to_decimal(root));
     bench.tree.reset();

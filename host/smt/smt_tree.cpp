@@ -43,6 +43,15 @@ struct BatchOp {
   bool erase;
 };
 
+// First op in [lo, hi) whose path bit `depth` is 1: the range shares its low `depth` bits, so the
+// ops with that bit 0 come first. The read phase and the planner split ranges the same way.
+size_t split_ops(const std::vector<BatchOp>& ops, size_t lo, size_t hi, int depth) {
+  return static_cast<size_t>(
+      std::partition_point(ops.begin() + lo, ops.begin() + hi,
+                           [&](const BatchOp& op) { return !path_bit(op.bits, depth); }) -
+      ops.begin());
+}
+
 // Where an internal node's child hash comes from once the deeper levels are hashed.
 enum class Source : std::uint8_t { kKnown, kLeafJob, kInternal };
 
@@ -141,12 +150,7 @@ class BatchPlanner {
     return frontier_[depth][cursor_[depth]++];
   }
 
-  size_t split(size_t lo, size_t hi, int depth) const {
-    return static_cast<size_t>(
-        std::partition_point(ops_.begin() + lo, ops_.begin() + hi,
-                             [&](const BatchOp& op) { return !path_bit(op.bits, depth); }) -
-        ops_.begin());
-  }
+  size_t split(size_t lo, size_t hi, int depth) const { return split_ops(ops_, lo, hi, depth); }
 
   // A position that held an internal node (hash `hash`, record `record`) with ops [lo, hi).
   absl::StatusOr<Outcome> descend(int depth, const KeyBits& path, const NodeRecord& record,
@@ -480,10 +484,7 @@ absl::StatusOr<ApplyResult> SmtTree::apply(std::span<const SmtOp> ops,
       if (!record.ok()) return record.status();
       decoded.push_back(*record);
       if (record->kind != Kind::kInternal) continue;
-      const size_t mid = static_cast<size_t>(
-          std::partition_point(batch.begin() + p.lo, batch.begin() + p.hi,
-                               [&](const BatchOp& op) { return !path_bit(op.bits, depth); }) -
-          batch.begin());
+      const size_t mid = split_ops(batch, p.lo, p.hi, depth);
       if (p.lo < mid && !record->first.is_zero()) {
         next.push_back(Pending{with_bit(p.path, depth, false), p.lo, mid});
       }
