@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::string_view kFormatMagic = "arbor-store";
 constexpr uint8_t kTreeRecordLayout = 1;
-constexpr uint8_t kVersionRecordLayout = 1;
+constexpr uint8_t kVersionRecordLayout = 2;
 
 // Reads the fields of an encoded record, remembering the first shortfall.
 class FieldReader {
@@ -228,6 +228,7 @@ std::string encode_version_record(const VersionRecord& record) {
   append_bytes(out, record.label);
   append_u64(out, static_cast<uint64_t>(record.committed_unix_ms));
   append_u64(out, record.record_count);
+  append_u64(out, record.entry_count);
   return out;
 }
 
@@ -241,6 +242,7 @@ absl::StatusOr<VersionRecord> decode_version_record(std::string_view bytes) {
   record.label = reader.bytes(kMaxLabelBytes);
   record.committed_unix_ms = static_cast<int64_t>(reader.u64());
   record.record_count = reader.u64();
+  record.entry_count = reader.u64();
   if (!reader.finished_cleanly() || layout != kVersionRecordLayout) {
     return absl::DataLossError(
         absl::StrCat("version record of ", bytes.size(), " bytes is corrupt"));

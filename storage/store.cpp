@@ -1246,6 +1246,7 @@ absl::StatusOr<VersionRecord> Store::commit(std::string_view name, const CommitR
   record.label = request.label;
   record.committed_unix_ms = now_unix_ms();
   record.record_count = records;
+  record.entry_count = request.entry_count;
   batch.Put(core_->family(kRootsFamily), codec::root_key(ns, version),
             codec::encode_version_record(record));
 

@@ -26,7 +26,7 @@ namespace arbor::storage {
 
 // Bumped whenever the on-disk layout changes incompatibly; a database written with another value
 // is refused at open.
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
 
 enum class Space : uint8_t { kNodes = 0, kValues = 1 };
 std::string_view to_string(Space space);
@@ -72,6 +72,7 @@ struct VersionRecord {
   std::string label;  // caller's tag, e.g. a block number
   int64_t committed_unix_ms = 0;
   uint64_t record_count = 0;  // records this commit wrote (puts and erasures)
+  uint64_t entry_count = 0;   // the tree's number of keys at this version, as its writer counted
 };
 
 // The records of one commit. A key written twice keeps its last write.
@@ -101,6 +102,7 @@ struct CommitRequest {
   std::string root;
   std::string root_node_key;
   std::string label;
+  uint64_t entry_count = 0;  // stored in the version record: the tree's size after this commit
   WriteSet writes;
 };
 

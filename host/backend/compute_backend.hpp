@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -17,6 +18,11 @@ using field::Fr;
 
 enum class BackendKind { kCpu, kCuda };
 
+struct DeviceMemory {
+  std::size_t used_bytes = 0;
+  std::size_t total_bytes = 0;
+};
+
 class ComputeBackend {
  public:
   virtual ~ComputeBackend() = default;
@@ -24,6 +30,8 @@ class ComputeBackend {
   virtual BackendKind kind() const = 0;
   // Human-readable, for logs and metrics: "cpu (2 threads)", "cuda (NVIDIA H100 ..., sm_90)".
   virtual std::string description() const = 0;
+  // The device's memory, for metrics; nullopt on the CPU or when the device cannot say.
+  virtual std::optional<DeviceMemory> device_memory() const { return std::nullopt; }
 
   // Hashes outputs.size() independent input sets of `arity` elements each (laid out one set after
   // another in `inputs`) with capacity 0: outputs[i] = Poseidon(inputs[i*arity .. i*arity+arity)).

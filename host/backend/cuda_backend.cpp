@@ -95,6 +95,14 @@ class CudaBackend final : public ComputeBackend {
  public:
   BackendKind kind() const override { return BackendKind::kCuda; }
   std::string description() const override { return description_; }
+  std::optional<DeviceMemory> device_memory() const override {
+    std::size_t free_bytes = 0, total_bytes = 0;
+    if (cudaSetDevice(0) != cudaSuccess ||
+        cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) {
+      return std::nullopt;
+    }
+    return DeviceMemory{total_bytes - free_bytes, total_bytes};
+  }
 
   absl::Status init() {
     int devices = 0;

@@ -595,6 +595,7 @@ absl::StatusOr<ApplyResult> SmtTree::apply(std::span<const SmtOp> ops,
 
   started = std::chrono::steady_clock::now();
   commit.root = fr_bytes(new_root);
+  commit.entry_count = view->version().entry_count + stats.inserted - stats.deleted;
   if (!new_root.is_zero()) commit.root_node_key = node_key(0, KeyBits{});
   stats.records_written = writes.size();
   absl::StatusOr<storage::VersionRecord> committed = store_.commit(name_, commit);
@@ -603,6 +604,7 @@ absl::StatusOr<ApplyResult> SmtTree::apply(std::span<const SmtOp> ops,
   stats.commit_ms = ms_since(started);
   result.version = committed->version;
   result.root = new_root;
+  result.entry_count = committed->entry_count;
   return result;
 }
 

@@ -63,6 +63,7 @@ struct ApplyStats {
 struct ApplyResult {
   std::uint64_t version = 0;
   Fr root = Fr::zero();
+  std::uint64_t entry_count = 0;  // keys in the tree at the new version
   ApplyStats stats;
 };
 

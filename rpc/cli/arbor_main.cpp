@@ -1,6 +1,7 @@
 // `arbor`: the Arbor command-line tool.
 #include "CLI/CLI.hpp"
 #include "rpc/cli/hash_command.hpp"
+#include "rpc/cli/server_command.hpp"
 #include "rpc/cli/smt_command.hpp"
 #include "spdlog/spdlog.h"
 
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   arbor::cli::add_hash_command(app, exit_code);
   arbor::cli::add_smt_command(app, exit_code);
+  arbor::cli::add_server_commands(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -221,6 +221,10 @@ TEST_F(SmtTest, MatchesModelOnRandomBatches) {
     }
     const ApplyResult result = apply(*tree, ops);
     ASSERT_EQ(field::to_hex(result.root), field::to_hex(model_root(model))) << "batch " << batch;
+    ASSERT_EQ(result.entry_count, model.size()) << "batch " << batch;
+    auto record = tree->version_record();
+    ASSERT_TRUE(record.ok()) << record.status();
+    ASSERT_EQ(record->entry_count, model.size());
     // Spot-check values and proofs of present and absent keys.
     for (int probe = 0; probe < 12; ++probe) {
       const Fr key = probe % 3 == 2 ? random_key(rng) : known[rng() % known.size()];

@@ -1,0 +1,60 @@
+// arbord's configuration: a TOML file (every key optional, unknown keys refused so a typo is not
+// silently ignored) with command-line flags applied on top. The defaults are what `arbord` does
+// with no configuration at all: an embedded store in ./data, gRPC and metrics on localhost only.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "host/service/engine.hpp"
+
+namespace arbor::service {
+
+struct TlsConfig {
+  std::string cert_file;       // PEM; TLS is on when cert_file and key_file are set
+  std::string key_file;        // PEM
+  std::string client_ca_file;  // PEM; when set, clients must present a certificate it signed
+  bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
+};
+
+struct AuthConfig {
+  // With no tokens at all, every RPC is open (and the server should listen on localhost only).
+  // With any token, every RPC needs `authorization: Bearer <token>`: a write token for RPCs that
+  // change state, a read or write token for the rest.
+  std::vector<std::string> write_tokens;
+  std::vector<std::string> read_tokens;
+  bool enabled() const { return !write_tokens.empty() || !read_tokens.empty(); }
+};
+
+struct ServiceConfig {
+  EngineOptions engine;
+  std::string listen = "127.0.0.1:50051";
+  std::string metrics_listen = "127.0.0.1:9464";  // empty: no metrics endpoint
+  std::string log_level = "info";
+  std::uint64_t max_message_bytes = 64ULL << 20;
+  std::uint32_t shutdown_grace_ms = 30'000;  // time in-flight RPCs get to finish on SIGTERM
+  TlsConfig tls;
+  AuthConfig auth;
+};
+
+// Defaults with data_dir `data`, checkpoints in `data/checkpoints`.
+ServiceConfig default_service_config();
+
+// Reads a TOML file over the defaults. INVALID_ARGUMENT naming the key (and line) on a bad value,
+// an unknown key or a type mismatch; NOT_FOUND when the file does not exist.
+absl::StatusOr<ServiceConfig> load_service_config(const std::filesystem::path& file);
+absl::StatusOr<ServiceConfig> parse_service_config(const std::string& toml_text,
+                                                   const std::string& source_name);
+
+// Checks what only makes sense together (TLS files exist, listen addresses well formed, limits
+// consistent). Run after flags are applied.
+absl::Status validate_service_config(const ServiceConfig& config);
+
+// The effective configuration as TOML, for `arbord --print-config`; tokens are not shown (their
+// count is, as a comment).
+std::string describe_service_config(const ServiceConfig& config);
+
+}  // namespace arbor::service

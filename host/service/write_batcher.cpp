@@ -1,0 +1,209 @@
+#include "host/service/write_batcher.hpp"
+
+#include <unordered_set>
+
+#include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
+
+namespace arbor::service {
+namespace {
+
+double ms_between(std::chrono::steady_clock::time_point from,
+                  std::chrono::steady_clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+struct FrHash {
+  size_t operator()(const smt::Fr& value) const {
+    // Montgomery form is a bijection, so its limbs hash as well as the canonical ones.
+    return static_cast<size_t>(value.limb[0] ^ (value.limb[1] * 0x9e3779b97f4a7c15ULL));
+  }
+};
+
+}  // namespace
+
+WriteBatcher::WriteBatcher(smt::SmtTree& tree, BatcherOptions options, BatchObserver observer)
+    : tree_(tree), options_(options), observer_(std::move(observer)) {
+  worker_ = std::thread([this] { run(); });
+}
+
+WriteBatcher::~WriteBatcher() { stop(); }
+
+absl::StatusOr<std::future<absl::StatusOr<WriteOutcome>>> WriteBatcher::submit(
+    WriteRequest request) {
+  const std::uint64_t ops = request.ops.size();
+  if (ops > options_.max_queue_ops) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a write of ", ops, " operations exceeds the server's limit of ",
+                     options_.max_queue_ops, " (max_queue_ops); use a transaction"));
+  }
+  std::lock_guard lock(queue_mutex_);
+  if (stopping_) {
+    return absl::UnavailableError(
+        absl::StrCat("tree \"", tree_.name(), "\" is shutting down; the write was not accepted"));
+  }
+  if (queue_.size() >= options_.max_queue_writes || queued_ops_ + ops > options_.max_queue_ops) {
+    ++counters_.refused_overload;
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "overloaded: tree \"", tree_.name(), "\" has ", queue_.size(), " writes (", queued_ops_,
+        " operations) queued; limits are ", options_.max_queue_writes, " writes and ",
+        options_.max_queue_ops, " operations. Nothing was applied; retry later"));
+  }
+  Pending pending{std::move(request), {}, std::chrono::steady_clock::now()};
+  std::future<absl::StatusOr<WriteOutcome>> reply = pending.reply.get_future();
+  queue_.push_back(std::move(pending));
+  queued_ops_ += ops;
+  ++counters_.accepted_writes;
+  queue_changed_.notify_one();
+  return reply;
+}
+
+void WriteBatcher::stop() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queue_changed_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+WriteBatcher::Counters WriteBatcher::counters() const {
+  std::lock_guard lock(queue_mutex_);
+  Counters counters = counters_;
+  counters.queued_writes = queue_.size();
+  counters.queued_ops = queued_ops_;
+  return counters;
+}
+
+void WriteBatcher::run() {
+  for (;;) {
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and the queue is drained
+    }
+    // The group is taken only once no rollback or prune runs, so writes that arrived meanwhile
+    // share a version.
+    std::lock_guard apply_lock(apply_mutex_);
+    std::vector<Pending> group = take_group();
+    if (!group.empty()) apply_group(group);
+  }
+}
+
+std::vector<WriteBatcher::Pending> WriteBatcher::take_group() {
+  std::unique_lock lock(queue_mutex_);
+  if (queue_.empty()) return {};
+  // Waiting for company only pays when writers are concurrent; a lone sequential writer would
+  // just see its latency grow by max_delay. The previous group tells which case this is.
+  if (last_group_writes_ > 1 && options_.max_delay.count() > 0) {
+    const auto deadline = queue_.front().queued_at + options_.max_delay;
+    queue_changed_.wait_until(lock, deadline,
+                              [&] { return stopping_ || queued_ops_ >= options_.max_batch_ops; });
+  }
+  std::vector<Pending> group;
+  std::uint64_t ops = 0;
+  while (!queue_.empty()) {
+    Pending& next = queue_.front();
+    const std::uint64_t size = next.request.ops.size();
+    if (!group.empty() && (next.request.expected_version || ops + size > options_.max_batch_ops)) {
+      break;
+    }
+    ops += size;
+    queued_ops_ -= size;
+    group.push_back(std::move(next));
+    queue_.pop_front();
+  }
+  last_group_writes_ = group.size();
+  return group;
+}
+
+void WriteBatcher::apply_group(std::vector<Pending>& group) {
+  std::vector<Pending*> all;
+  all.reserve(group.size());
+  for (Pending& pending : group) all.push_back(&pending);
+  const absl::Status together = apply_together(all, group.front().queued_at);
+  if (together.ok()) return;
+  if (group.size() == 1) {
+    group.front().reply.set_value(together);
+    return;
+  }
+  // One write may have caused the failure (max depth, an unmet expected version): give each
+  // write its own version so only the culprit is refused.
+  spdlog::debug("tree {}: a group of {} writes failed ({}); applying them one by one", tree_.name(),
+                group.size(), together.ToString());
+  for (Pending& pending : group) {
+    std::vector<Pending*> alone{&pending};
+    if (absl::Status status = apply_together(alone, pending.queued_at); !status.ok()) {
+      pending.reply.set_value(status);
+    }
+  }
+}
+
+absl::Status WriteBatcher::apply_together(std::vector<Pending*>& writes,
+                                          std::chrono::steady_clock::time_point queued_at) {
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<smt::SmtOp> merged;
+  const bool alone = writes.size() == 1;
+  if (!alone) {
+    size_t total = 0;
+    for (const Pending* pending : writes) total += pending->request.ops.size();
+    merged.reserve(total);
+    for (const Pending* pending : writes) {
+      merged.insert(merged.end(), pending->request.ops.begin(), pending->request.ops.end());
+    }
+  }
+  const std::vector<smt::SmtOp>& ops = alone ? writes.front()->request.ops : merged;
+  smt::ApplyOptions apply_options;
+  apply_options.expected_version = writes.front()->request.expected_version;
+  for (const Pending* pending : writes) {
+    if (!pending->request.label.empty()) apply_options.label = pending->request.label;
+  }
+  absl::StatusOr<smt::ApplyResult> applied = tree_.apply(ops, apply_options);
+
+  BatchReport report;
+  report.tree = tree_.name();
+  report.writes = static_cast<std::uint32_t>(writes.size());
+  report.ops = ops.size();
+  report.queue_wait_ms = ms_between(queued_at, started);
+  report.apply_ms = ms_between(started, std::chrono::steady_clock::now());
+  report.ok = applied.ok();
+  if (applied.ok()) report.stats = applied->stats;
+  if (observer_) observer_(report);
+  if (!applied.ok()) return applied.status();
+
+  {
+    std::lock_guard lock(queue_mutex_);
+    ++counters_.versions;
+  }
+  for (Pending* pending : writes) {
+    WriteOutcome outcome;
+    outcome.version = applied->version;
+    outcome.root = applied->root;
+    outcome.size = applied->entry_count;
+    outcome.coalesced_writes = static_cast<std::uint32_t>(writes.size());
+    absl::Status proved = absl::OkStatus();
+    if (pending->request.with_proofs) {
+      std::unordered_set<smt::Fr, FrHash> seen;
+      for (const smt::SmtOp& op : pending->request.ops) {
+        if (!seen.insert(op.key).second) continue;
+        absl::StatusOr<smt::SmtProof> proof = tree_.prove(op.key, applied->version);
+        if (!proof.ok()) {
+          // The write is durable; say so rather than report it as refused.
+          proved = absl::InternalError(absl::StrCat(
+              "the write was applied as version ", applied->version,
+              " but its proofs could not be read: ", std::string(proof.status().message())));
+          break;
+        }
+        outcome.proofs.push_back(KeyProof{std::move(*proof)});
+      }
+    }
+    if (proved.ok()) {
+      pending->reply.set_value(std::move(outcome));
+    } else {
+      pending->reply.set_value(proved);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace arbor::service

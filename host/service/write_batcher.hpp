@@ -1,0 +1,131 @@
+// Group commit for one tree: concurrent writes queue here and a single worker applies them,
+// several writes per tree version.
+//
+// A write is atomic: all of its operations land in one version or none do. The worker takes what
+// has queued (up to max_batch_ops, waiting at most max_delay for more after the first) and
+// applies it as one version; every caller of that version is answered after the commit returns,
+// i.e. after it is durable per the store's sync mode. A write that carries an expected version
+// always begins a group, so "the tree is at v" is checked against the version its operations
+// are applied on. When a group fails for a reason that one write can cause (a leaf past max
+// depth), each write of the group is retried alone so only that write is refused.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "host/smt/smt_proof.hpp"
+#include "host/smt/smt_tree.hpp"
+
+namespace arbor::service {
+
+struct BatcherOptions {
+  std::uint64_t max_batch_ops =
+      100'000;  // operations per version (a larger single write goes alone)
+  std::chrono::microseconds max_delay{250};  // wait for more writes after the first
+  std::uint64_t max_queue_ops = 2'000'000;   // queued operations before RESOURCE_EXHAUSTED
+  std::uint64_t max_queue_writes = 100'000;  // queued writes before RESOURCE_EXHAUSTED
+};
+
+struct WriteRequest {
+  std::vector<smt::SmtOp> ops;
+  std::optional<std::uint64_t> expected_version;
+  std::string label;  // a coalesced version keeps the label of its last labelled write
+  bool with_proofs = false;
+};
+
+struct KeyProof {
+  smt::SmtProof proof;  // carries the key, existence and value
+};
+
+struct WriteOutcome {
+  std::uint64_t version = 0;
+  smt::Fr root = smt::Fr::zero();
+  std::uint64_t size = 0;
+  std::vector<KeyProof> proofs;  // one per distinct key written, in the order first written
+  std::uint32_t coalesced_writes = 1;
+};
+
+// What one applied version cost; reported to an observer (metrics) after each commit.
+struct BatchReport {
+  std::string tree;
+  std::uint32_t writes = 0;
+  std::uint64_t ops = 0;
+  double queue_wait_ms = 0;  // first write queued -> apply started
+  double apply_ms = 0;
+  smt::ApplyStats stats;
+  bool ok = true;
+};
+using BatchObserver = std::function<void(const BatchReport&)>;
+
+class WriteBatcher {
+ public:
+  WriteBatcher(smt::SmtTree& tree, BatcherOptions options, BatchObserver observer = {});
+  ~WriteBatcher();  // drains: every accepted write is applied and answered
+  WriteBatcher(const WriteBatcher&) = delete;
+  WriteBatcher& operator=(const WriteBatcher&) = delete;
+
+  // Queues a write. RESOURCE_EXHAUSTED when the queue is full and UNAVAILABLE after stop(); in
+  // both cases nothing was queued. Otherwise the future is answered after the commit.
+  absl::StatusOr<std::future<absl::StatusOr<WriteOutcome>>> submit(WriteRequest request);
+
+  // Runs `action` between two versions, with no apply in progress (rollback, prune).
+  template <typename Action>
+  auto exclusive(Action&& action) {
+    std::lock_guard lock(apply_mutex_);
+    return action();
+  }
+
+  // Refuses new writes, then applies what was accepted and stops the worker.
+  void stop();
+
+  struct Counters {
+    std::uint64_t queued_writes = 0;
+    std::uint64_t queued_ops = 0;
+    std::uint64_t accepted_writes = 0;
+    std::uint64_t versions = 0;
+    std::uint64_t refused_overload = 0;
+  };
+  Counters counters() const;
+
+ private:
+  struct Pending {
+    WriteRequest request;
+    std::promise<absl::StatusOr<WriteOutcome>> reply;
+    std::chrono::steady_clock::time_point queued_at;
+  };
+
+  void run();
+  // Both run with apply_mutex_ held.
+  std::vector<Pending> take_group();
+  void apply_group(std::vector<Pending>& group);
+  // Applies the writes as one version; answers each of them.
+  absl::Status apply_together(std::vector<Pending*>& writes,
+                              std::chrono::steady_clock::time_point queued_at);
+
+  smt::SmtTree& tree_;
+  const BatcherOptions options_;
+  BatchObserver observer_;
+
+  mutable std::mutex queue_mutex_;
+  std::condition_variable queue_changed_;
+  std::deque<Pending> queue_;
+  std::uint64_t queued_ops_ = 0;
+  bool stopping_ = false;
+  size_t last_group_writes_ = 0;
+  Counters counters_;
+
+  std::mutex apply_mutex_;
+  std::thread worker_;
+};
+
+}  // namespace arbor::service

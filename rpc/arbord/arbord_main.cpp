@@ -1,0 +1,320 @@
+// `arbord`: the Arbor service. gRPC (arbor.v1, grpc.health.v1, reflection) on one port,
+// Prometheus metrics and /healthz over HTTP on another, an embedded RocksDB store under --data.
+//
+// Start-up order: the gRPC port opens first with health NOT_SERVING, so orchestrators see the
+// process while a large store opens; then the engine opens and health turns SERVING. SIGTERM or
+// SIGINT: health NOT_SERVING, no new RPCs, in-flight RPCs (and every accepted write) finish
+// within shutdown_grace_ms, then the store is closed cleanly.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <httplib.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "host/service/engine.hpp"
+#include "host/service/service_config.hpp"
+#include "rpc/server/arbor_service.hpp"
+#include "rpc/server/server_metrics.hpp"
+#include "spdlog/sinks/stdout_color_sinks.h"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+using arbor::service::ServiceConfig;
+
+constexpr int kExitOk = 0;
+constexpr int kExitConfig = 1;
+constexpr int kExitFailure = 2;
+
+struct Flags {
+  std::string config_file;
+  std::string data;
+  std::string listen;
+  std::string metrics_listen;
+  std::string backend;
+  std::string sync;
+  std::string log_level;
+  std::string checkpoint_dir;
+  bool print_config = false;
+  bool no_metrics = false;
+};
+
+absl::StatusOr<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+absl::StatusOr<ServiceConfig> effective_config(const Flags& flags) {
+  ServiceConfig config = arbor::service::default_service_config();
+  if (!flags.config_file.empty()) {
+    absl::StatusOr<ServiceConfig> loaded = arbor::service::load_service_config(flags.config_file);
+    if (!loaded.ok()) return loaded.status();
+    config = std::move(*loaded);
+  }
+  const bool checkpoint_follows_data =
+      config.engine.checkpoint_dir == config.engine.data_dir / "checkpoints";
+  if (!flags.data.empty()) config.engine.data_dir = flags.data;
+  if (!flags.checkpoint_dir.empty()) {
+    config.engine.checkpoint_dir = flags.checkpoint_dir;
+  } else if (checkpoint_follows_data) {
+    config.engine.checkpoint_dir = config.engine.data_dir / "checkpoints";
+  }
+  if (!flags.listen.empty()) config.listen = flags.listen;
+  if (!flags.metrics_listen.empty()) config.metrics_listen = flags.metrics_listen;
+  if (flags.no_metrics) config.metrics_listen.clear();
+  if (!flags.log_level.empty()) config.log_level = flags.log_level;
+  if (!flags.backend.empty()) {
+    absl::StatusOr<arbor::host::BackendChoice> backend =
+        arbor::host::parse_backend_choice(flags.backend);
+    if (!backend.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--backend: ", std::string(backend.status().message())));
+    }
+    config.engine.backend = *backend;
+  }
+  if (!flags.sync.empty()) {
+    absl::StatusOr<arbor::storage::SyncMode> sync = arbor::storage::parse_sync_mode(flags.sync);
+    if (!sync.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--sync: ", std::string(sync.status().message())));
+    }
+    config.engine.store.sync = *sync;
+  }
+  if (absl::Status valid = arbor::service::validate_service_config(config); !valid.ok()) {
+    return valid;
+  }
+  return config;
+}
+
+bool is_loopback(const std::string& address) {
+  const std::string host = address.substr(0, address.rfind(':'));
+  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "[::1]" || host == "::1";
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> server_credentials(
+    const ServiceConfig& config) {
+  if (!config.tls.enabled()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions options;
+  absl::StatusOr<std::string> cert = read_file(config.tls.cert_file);
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = read_file(config.tls.key_file);
+  if (!key.ok()) return key.status();
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!config.tls.client_ca_file.empty()) {
+    absl::StatusOr<std::string> ca = read_file(config.tls.client_ca_file);
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *ca;
+    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+// The metrics/health HTTP endpoint on its own thread.
+class MetricsEndpoint {
+ public:
+  MetricsEndpoint(const arbor::rpc::ServerMetrics& metrics, const std::atomic<int>& state)
+      : metrics_(metrics), state_(state) {}
+  ~MetricsEndpoint() { stop(); }
+
+  // Binds now (so a bad address fails start-up) and serves in the background; returns the port.
+  absl::StatusOr<int> start(const std::string& address) {
+    const size_t colon = address.rfind(':');
+    std::string host = address.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    const int wanted = std::stoi(address.substr(colon + 1));
+    server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
+      response.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+    server_.Get("/healthz", [this](const httplib::Request&, httplib::Response& response) {
+      static const char* const kStates[] = {"starting\n", "ok\n", "stopping\n"};
+      const int state = state_.load();
+      response.status = state == 1 ? 200 : 503;
+      response.set_content(kStates[state], "text/plain; charset=utf-8");
+    });
+    int port = -1;
+    if (wanted == 0) {
+      port = server_.bind_to_any_port(host);
+    } else if (server_.bind_to_port(host, wanted)) {
+      port = wanted;
+    }
+    if (port <= 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", address, " for metrics"));
+    }
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    return port;
+  }
+
+  void stop() {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  const arbor::rpc::ServerMetrics& metrics_;
+  const std::atomic<int>& state_;
+  httplib::Server server_;
+  std::thread thread_;
+};
+
+int serve(const ServiceConfig& config) {
+  // Signals go to one waiting thread, never to a thread inside gRPC or RocksDB.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<arbor::rpc::ServerMetrics>> metrics =
+      arbor::rpc::ServerMetrics::create();
+  if (!metrics.ok()) {
+    spdlog::critical("metrics: {}", metrics.status().ToString());
+    return kExitFailure;
+  }
+  std::atomic<int> state{0};  // 0 starting, 1 serving, 2 stopping
+
+  arbor::rpc::ArborService service(config.auth, (*metrics)->rpc_observer());
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = server_credentials(config);
+  if (!credentials.ok()) {
+    spdlog::critical("tls: {}", credentials.status().ToString());
+    return kExitConfig;
+  }
+  if (!is_loopback(config.listen) && !config.tls.enabled()) {
+    spdlog::warn("listening on {} without TLS: traffic (and any bearer token) is in clear text",
+                 config.listen);
+  }
+  if (!is_loopback(config.listen) && !config.auth.enabled()) {
+    spdlog::warn("listening on {} without tokens: anyone who reaches the port can write",
+                 config.listen);
+  }
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  builder.AddListeningPort(config.listen, *credentials, &grpc_port);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || grpc_port == 0) {
+    spdlog::critical("cannot listen on {} for gRPC (address in use or not local?)", config.listen);
+    return kExitFailure;
+  }
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus(false);
+  health->SetServingStatus("arbor.v1.Arbor", false);
+
+  MetricsEndpoint endpoint(**metrics, state);
+  int metrics_port = 0;
+  if (!config.metrics_listen.empty()) {
+    absl::StatusOr<int> port = endpoint.start(config.metrics_listen);
+    if (!port.ok()) {
+      spdlog::critical("{}", std::string(port.status().message()));
+      server->Shutdown();
+      return kExitFailure;
+    }
+    metrics_port = *port;
+  }
+  const std::string grpc_address =
+      absl::StrCat(config.listen.substr(0, config.listen.rfind(':')), ":", grpc_port);
+  std::string metrics_address = "off";
+  if (!config.metrics_listen.empty()) {
+    metrics_address =
+        absl::StrCat("http://", config.metrics_listen.substr(0, config.metrics_listen.rfind(':')),
+                     ":", metrics_port, "/metrics");
+  }
+  // One line on stdout, for people and for scripts that started us on port 0.
+  std::cout << "arbord: listening on " << grpc_address << " (gRPC"
+            << (config.tls.enabled() ? ", TLS" : "") << "), metrics " << metrics_address
+            << ", data " << config.engine.data_dir.string() << std::endl;
+
+  absl::StatusOr<std::unique_ptr<arbor::service::Engine>> engine =
+      arbor::service::Engine::open(config.engine, (*metrics)->batch_observer());
+  if (!engine.ok()) {
+    spdlog::critical("cannot open the store in {}: {}", config.engine.data_dir.string(),
+                     engine.status().ToString());
+    server->Shutdown();
+    endpoint.stop();
+    return kExitFailure;
+  }
+  service.set_engine(engine->get());
+  (*metrics)->set_engine(engine->get());
+  health->SetServingStatus(true);
+  health->SetServingStatus("arbor.v1.Arbor", true);
+  state = 1;
+  spdlog::info("serving: backend {}, sync {}", (*engine)->backend().description(),
+               std::string(arbor::storage::to_string(config.engine.store.sync)));
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("{}: shutting down (in-flight RPCs get {} ms)",
+               signal_number == SIGTERM ? "SIGTERM" : "SIGINT", config.shutdown_grace_ms);
+  state = 2;
+  health->SetServingStatus(false);
+  health->SetServingStatus("arbor.v1.Arbor", false);
+  const auto stopping_since = std::chrono::steady_clock::now();
+  server->Shutdown(std::chrono::system_clock::now() +
+                   std::chrono::milliseconds(config.shutdown_grace_ms));
+  server->Wait();
+  spdlog::info("gRPC stopped after {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::steady_clock::now() - stopping_since)
+                                               .count());
+  (*metrics)->set_engine(nullptr);
+  service.set_engine(nullptr);
+  (*engine)->shutdown();
+  engine->reset();
+  endpoint.stop();
+  spdlog::info("stopped; the store is closed");
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "arbord: the Arbor service (gRPC arbor.v1 with health and reflection, Prometheus "
+      "metrics), on an embedded RocksDB store"};
+  Flags flags;
+  app.add_option("--config", flags.config_file, "TOML configuration file (flags override it)");
+  app.add_option("--data", flags.data, "Data directory (default ./data)");
+  app.add_option("--listen", flags.listen, "gRPC address HOST:PORT (default 127.0.0.1:50051)");
+  app.add_option("--metrics-listen", flags.metrics_listen,
+                 "Metrics/healthz HTTP address HOST:PORT (default 127.0.0.1:9464)");
+  app.add_flag("--no-metrics", flags.no_metrics, "Serve no metrics endpoint");
+  app.add_option("--backend", flags.backend, "Compute backend: auto (default), cpu or cuda");
+  app.add_option("--sync", flags.sync, "Durability: full (default), async or none");
+  app.add_option("--checkpoint-dir", flags.checkpoint_dir,
+                 "Where Checkpoint writes (default DATA/checkpoints)");
+  app.add_option("--log-level", flags.log_level, "trace, debug, info (default), warn, error");
+  app.add_flag("--print-config", flags.print_config, "Print the effective configuration and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  auto logger = spdlog::stderr_color_mt("arbord");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  absl::StatusOr<ServiceConfig> config = effective_config(flags);
+  if (!config.ok()) {
+    std::cerr << "arbord: " << config.status().message() << "\n";
+    return kExitConfig;
+  }
+  if (flags.print_config) {
+    std::cout << arbor::service::describe_service_config(*config);
+    return kExitOk;
+  }
+  spdlog::set_level(spdlog::level::from_str(config->log_level));
+  return serve(*config);
+}

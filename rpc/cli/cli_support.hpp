@@ -1,0 +1,60 @@
+// What every `arbor` command shares: exit codes, error reporting, the --server connection
+// options, the progress bar of bulk loads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "grpcpp/support/status.h"
+#include "rpc/client/arbor_client.hpp"
+
+namespace arbor::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRejected = 1;  // rejected input, invalid proof, absent key
+inline constexpr int kExitFailure = 2;   // could not run (I/O, server unreachable, corruption)
+
+int fail(int code, const std::string& message);
+int fail(int code, const char* message);
+int fail(int code, absl::string_view message);  // absl's is not std::string_view here
+// Errors a caller could fix by changing the request exit 1; the rest 2.
+int status_exit(const absl::Status& status);
+int grpc_exit(const grpc::Status& status);
+
+struct ServerOptions {
+  std::string address;  // empty: offline
+  std::string token;    // default: $ARBOR_TOKEN
+  bool tls = false;
+  std::string ca_file;
+  std::uint32_t timeout_ms = 0;
+};
+
+// --server, --token, --tls, --ca-file, --timeout-ms.
+void add_server_options(CLI::App* command, ServerOptions& options, bool required);
+absl::StatusOr<std::unique_ptr<rpc::ArborClient>> connect(const ServerOptions& options);
+
+// A one-line progress bar on stderr (rate and ETA), redrawn at most 10 times a second.
+class ProgressBar {
+ public:
+  ProgressBar(std::string what, std::uint64_t total, bool enabled);
+  ~ProgressBar();
+  void update(std::uint64_t done);
+  void finish();
+
+ private:
+  void draw(bool final_line);
+  std::string what_;
+  std::uint64_t total_;
+  std::uint64_t done_ = 0;
+  bool enabled_;
+  bool finished_ = false;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point drawn_{};
+};
+
+}  // namespace arbor::cli

@@ -1,0 +1,561 @@
+#include "rpc/server/arbor_service.hpp"
+
+#include <openssl/crypto.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "host/smt/smt_proof_codec.hpp"
+#include "rpc/server/wire.hpp"
+#include "spdlog/spdlog.h"
+
+namespace arbor::rpc {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Unanswered writes one StreamWrite may have queued; beyond it the server stops reading.
+constexpr size_t kStreamReadAhead = 1024;
+
+bool token_matches(std::string_view given, const std::vector<std::string>& tokens) {
+  bool found = false;
+  for (const std::string& token : tokens) {
+    // Constant time per candidate, so a token cannot be guessed byte by byte from timings.
+    found |= token.size() == given.size() &&
+             CRYPTO_memcmp(token.data(), given.data(), given.size()) == 0;
+  }
+  return found;
+}
+
+absl::StatusOr<service::WriteRequest> decode_write(const v1::WriteRequest& request,
+                                                   std::string_view prefix) {
+  const std::string at = prefix.empty() ? "" : absl::StrCat(std::string(prefix), ".");
+  if (absl::Status tree = check_tree_name(request.tree(), absl::StrCat(at, "tree")); !tree.ok()) {
+    return tree;
+  }
+  if (absl::Status label = check_label(request.label(), absl::StrCat(at, "label")); !label.ok()) {
+    return label;
+  }
+  absl::StatusOr<std::vector<smt::SmtOp>> ops =
+      ops_from_wire(request.ops(), absl::StrCat(at, "ops"));
+  if (!ops.ok()) return ops.status();
+  service::WriteRequest write;
+  write.ops = std::move(*ops);
+  if (request.has_expected_version()) write.expected_version = request.expected_version();
+  write.label = request.label();
+  write.with_proofs = request.with_proofs();
+  return write;
+}
+
+absl::Status wait_for(service::WriteFuture future, v1::WriteResponse& response) {
+  absl::StatusOr<service::WriteOutcome> outcome = future.get();
+  if (!outcome.ok()) return outcome.status();
+  outcome_to_wire(*outcome, response);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+ArborService::ArborService(service::AuthConfig auth, RpcObserver observer)
+    : auth_(std::move(auth)), observer_(std::move(observer)) {}
+
+absl::StatusOr<service::Engine*> ArborService::admit(const grpc::ServerContext& context,
+                                                     Access access, std::string_view method) const {
+  if (auth_.enabled()) {
+    const auto& metadata = context.client_metadata();
+    auto header = metadata.find("authorization");
+    if (header == metadata.end()) {
+      return absl::UnauthenticatedError(
+          "this server needs a bearer token: send metadata `authorization: Bearer <token>`");
+    }
+    const std::string_view value(header->second.data(), header->second.size());
+    constexpr std::string_view kBearer = "Bearer ";
+    if (value.substr(0, kBearer.size()) != kBearer) {
+      return absl::UnauthenticatedError("authorization: expected `Bearer <token>`");
+    }
+    const std::string_view token = value.substr(kBearer.size());
+    const bool writer = token_matches(token, auth_.write_tokens);
+    const bool reader = writer || token_matches(token, auth_.read_tokens);
+    if (!reader) return absl::UnauthenticatedError("authorization: unknown token");
+    if (access == Access::kWrite && !writer) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("a read-only token cannot call ", std::string(method)));
+    }
+  }
+  service::Engine* engine = engine_.load();
+  if (engine == nullptr) {
+    return absl::UnavailableError("the server is starting: the store is not open yet");
+  }
+  return engine;
+}
+
+grpc::Status ArborService::finish(std::string_view method, Clock::time_point started,
+                                  const absl::Status& status, std::uint64_t proofs) const {
+  const grpc::Status answer = to_grpc(status);
+  if (observer_) {
+    observer_(method, answer.error_code(),
+              std::chrono::duration<double, std::milli>(Clock::now() - started).count(),
+              status.ok() ? proofs : 0);
+  }
+  if (!status.ok() && status.code() != absl::StatusCode::kNotFound) {
+    spdlog::debug("{}: {}", std::string(method), status.ToString());
+  }
+  return answer;
+}
+
+grpc::Status ArborService::CreateTree(grpc::ServerContext* context,
+                                      const v1::CreateTreeRequest* request,
+                                      v1::TreeInfo* response) {
+  const auto started = Clock::now();
+  return finish("CreateTree", started, [&]() -> absl::Status {
+    absl::StatusOr<service::Engine*> engine = admit(*context, Access::kWrite, "CreateTree");
+    if (!engine.ok()) return engine.status();
+    if (absl::Status name = check_tree_name(request->name(), "name"); !name.ok()) return name;
+    if (request->max_depth() > smt::kMaxDepthLimit) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("max_depth: ", request->max_depth(), " is above ", smt::kMaxDepthLimit));
+    }
+    absl::StatusOr<service::TreeSummary> created =
+        (*engine)->create_tree(request->name(), request->scheme(),
+                               static_cast<int>(request->max_depth()), request->keep_versions());
+    if (!created.ok()) return created.status();
+    summary_to_wire(*created, *response);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status ArborService::ListTrees(grpc::ServerContext* context, const v1::ListTreesRequest*,
+                                     v1::ListTreesResponse* response) {
+  const auto started = Clock::now();
+  return finish("ListTrees", started, [&]() -> absl::Status {
+    absl::StatusOr<service::Engine*> engine = admit(*context, Access::kRead, "ListTrees");
+    if (!engine.ok()) return engine.status();
+    absl::StatusOr<std::vector<service::TreeSummary>> trees = (*engine)->list_trees();
+    if (!trees.ok()) return trees.status();
+    for (const service::TreeSummary& tree : *trees) summary_to_wire(tree, *response->add_trees());
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status ArborService::GetTree(grpc::ServerContext* context, const v1::GetTreeRequest* request,
+                                   v1::TreeInfo* response) {
+  const auto started = Clock::now();
+  return finish("GetTree", started, [&]() -> absl::Status {
+    absl::StatusOr<service::Engine*> engine = admit(*context, Access::kRead, "GetTree");
+    if (!engine.ok()) return engine.status();
+    if (absl::Status name = check_tree_name(request->tree(), "tree"); !name.ok()) return name;
+    absl::StatusOr<service::VersionSelector> at = selector_from_wire(request->at(), "at");
+    if (!at.ok()) return at.status();
+    absl::StatusOr<service::TreeSummary> tree = (*engine)->tree(request->tree(), *at);
+    if (!tree.ok()) return tree.status();
+    summary_to_wire(*tree, *response);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status ArborService::Write(grpc::ServerContext* context, const v1::WriteRequest* request,
+                                 v1::WriteResponse* response) {
+  const auto started = Clock::now();
+  const absl::Status status = [&]() -> absl::Status {
+    absl::StatusOr<service::Engine*> engine = admit(*context, Access::kWrite, "Write");
+    if (!engine.ok()) return engine.status();
+    absl::StatusOr<service::WriteRequest> write = decode_write(*request, "");
+    if (!write.ok()) return write.status();
+    absl::StatusOr<service::WriteFuture> future =
+        (*engine)->write(request->tree(), std::move(*write));
+    if (!future.ok()) return future.status();
+    return wait_for(std::move(*future), *response);
+  }();
+  // The count is read only after the handler ran.
+  return finish("Write", started, status, static_cast<std::uint64_t>(response->proofs_size()));
+}
+
+grpc::Status ArborService::StreamWrite(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::StreamWriteResponse, v1::StreamWriteRequest>* stream) {
+  const auto started = Clock::now();
+  absl::StatusOr<service::Engine*> engine = admit(*context, Access::kWrite, "StreamWrite");
+  if (!engine.ok()) return finish("StreamWrite", started, engine.status());
+
+  // The reader (this thread) submits; a writer thread answers in order. Accepted writes are
+  // applied whatever happens to the stream, so the writer waits for every one of them.
+  struct InFlight {
+    std::uint64_t request_id = 0;
+    absl::Status refused;  // set when the write never reached the queue
+    std::optional<service::WriteFuture> future;
+  };
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<InFlight> in_flight;
+  bool reading_done = false;
+  std::uint64_t proofs = 0;  // written by the answerer only, read after it is joined
+  std::thread answerer([&] {
+    bool client_gone = false;
+    for (;;) {
+      InFlight next;
+      {
+        std::unique_lock lock(mutex);
+        changed.wait(lock, [&] { return reading_done || !in_flight.empty(); });
+        if (in_flight.empty()) return;
+        next = std::move(in_flight.front());
+        in_flight.pop_front();
+      }
+      changed.notify_all();
+      v1::StreamWriteResponse response;
+      response.set_request_id(next.request_id);
+      absl::Status status = next.refused;
+      if (next.future) status = wait_for(std::move(*next.future), *response.mutable_result());
+      response.set_code(static_cast<int>(status.code()));
+      response.set_message(std::string(status.message()));
+      if (!status.ok()) response.clear_result();
+      proofs += response.result().proofs_size();
+      if (!client_gone && !stream->Write(response)) client_gone = true;
+    }
+  });
+
+  v1::StreamWriteRequest request;
+  std::uint64_t index = 0;
+  while (stream->Read(&request)) {
+    InFlight entry;
+    entry.request_id = request.request_id();
+    absl::StatusOr<service::WriteRequest> write = decode_write(request.write(), "write");
+    if (!write.ok()) {
+      entry.refused = write.status();
+    } else {
+      absl::StatusOr<service::WriteFuture> future =
+          (*engine)->write(request.write().tree(), std::move(*write));
+      if (future.ok()) {
+        entry.future = std::move(*future);
+      } else {
+        entry.refused = future.status();
+      }
+    }
+    ++index;
+    std::unique_lock lock(mutex);
+    changed.wait(lock, [&] { return in_flight.size() < kStreamReadAhead; });
+    in_flight.push_back(std::move(entry));
+    changed.notify_all();
+  }
+  {
+    std::lock_guard lock(mutex);
+    reading_done = true;
+  }
+  changed.notify_all();
+  answerer.join();
+  spdlog::debug("StreamWrite: {} writes on one stream", index);
+  return finish("StreamWrite", started, absl::OkStatus(), proofs);
+}
+
+grpc::Status ArborService::BeginTx(grpc::ServerContext* context, const v1::BeginTxRequest* request,
+                                   v1::BeginTxResponse* response) {
+  const auto started = Clock::now();
+  return finish("BeginTx", started, [&]() -> absl::Status {
+    absl::StatusOr<service::Engine*> engine = admit(*context, Access::kWrite, "BeginTx");
+    if (!engine.ok()) return engine.status();
+    if (absl::Status name = check_tree_name(request->tree(), "tree"); !name.ok()) return name;
+    absl::StatusOr<service::TxHandle> tx =
+        (*engine)->begin_tx(request->tree(), request->timeout_ms());
+    if (!tx.ok()) return tx.status();
+    response->set_tx_id(tx->id);
+    response->set_timeout_ms(tx->timeout_ms);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status ArborService::AddToTx(grpc::ServerContext* context, const v1::AddToTxRequest* request,
+                                   v1::AddToTxResponse* response) {
+  const auto started = Clock::now();
+  return finish("AddToTx", started, [&]() -> absl::Status {
+    absl::StatusOr<service::Engine*> engine = admit(*context, Access::kWrite, "AddToTx");
+    if (!engine.ok()) return engine.status();
+    absl::StatusOr<std::vector<smt::SmtOp>> ops = ops_from_wire(request->ops(), "ops");
+    if (!ops.ok()) return ops.status();
+    absl::StatusOr<std::uint64_t> pending = (*engine)->add_to_tx(request->tx_id(), std::move(*ops));
+    if (!pending.ok()) return pending.status();
+    response->set_pending_ops(*pending);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status ArborService::CommitTx(grpc::ServerContext* context,
+                                    const v1::CommitTxRequest* request,
+                                    v1::WriteResponse* response) {
+  const auto started = Clock::now();
+  const absl::Status status = [&]() -> absl::Status {
+    absl::StatusOr<service::Engine*> engine = admit(*context, Access::kWrite, "CommitTx");
+    if (!engine.ok()) return engine.status();
+    if (absl::Status label = check_label(request->label(), "label"); !label.ok()) return label;
+    std::optional<std::uint64_t> expected;
+    if (request->has_expected_version()) expected = request->expected_version();
+    absl::StatusOr<service::WriteFuture> future =
+        (*engine)->commit_tx(request->tx_id(), expected, request->label(), request->with_proofs());
+    if (!future.ok()) return future.status();
+    return wait_for(std::move(*future), *response);
+  }();
+  // The count is read only after the handler ran.
+  return finish("CommitTx", started, status, static_cast<std::uint64_t>(response->proofs_size()));
+}
+
+grpc::Status ArborService::AbortTx(grpc::ServerContext* context, const v1::AbortTxRequest* request,
+                                   v1::AbortTxResponse* response) {
+  const auto started = Clock::now();
+  return finish("AbortTx", started, [&]() -> absl::Status {
+    absl::StatusOr<service::Engine*> engine = admit(*context, Access::kWrite, "AbortTx");
+    if (!engine.ok()) return engine.status();
+    absl::StatusOr<std::uint64_t> discarded = (*engine)->abort_tx(request->tx_id());
+    if (!discarded.ok()) return discarded.status();
+    response->set_discarded_ops(*discarded);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status ArborService::Transaction(grpc::ServerContext* context,
+                                       grpc::ServerReader<v1::TransactionRequest>* reader,
+                                       v1::WriteResponse* response) {
+  const auto started = Clock::now();
+  const absl::Status status = [&]() -> absl::Status {
+    absl::StatusOr<service::Engine*> engine = admit(*context, Access::kWrite, "Transaction");
+    if (!engine.ok()) return engine.status();
+    std::optional<std::string> tx_id;
+    std::string tree;
+    // Whatever ends this call before the commit discards the transaction.
+    auto discard = [&] {
+      if (tx_id) (void)(*engine)->abort_tx(*tx_id);
+    };
+    v1::TransactionRequest message;
+    std::uint64_t index = 0;
+    while (reader->Read(&message)) {
+      const std::string at = absl::StrCat("messages[", index++, "]");
+      if (!tx_id) {
+        tree = message.tree();
+        if (absl::Status name = check_tree_name(tree, absl::StrCat(at, ".tree")); !name.ok()) {
+          return name;
+        }
+        absl::StatusOr<service::TxHandle> begun = (*engine)->begin_tx(tree, 0);
+        if (!begun.ok()) return begun.status();
+        tx_id = begun->id;
+      } else if (!message.tree().empty() && message.tree() != tree) {
+        discard();
+        return absl::InvalidArgumentError(absl::StrCat(at, ".tree: the transaction is on \"", tree,
+                                                       "\"; later messages may omit the tree"));
+      }
+      absl::StatusOr<std::vector<smt::SmtOp>> ops =
+          ops_from_wire(message.ops(), absl::StrCat(at, ".ops"));
+      if (!ops.ok()) {
+        discard();
+        return absl::InvalidArgumentError(
+            absl::StrCat(ops.status().message(), "; the transaction was discarded"));
+      }
+      if (!ops->empty()) {
+        absl::StatusOr<std::uint64_t> added = (*engine)->add_to_tx(*tx_id, std::move(*ops));
+        if (!added.ok()) {
+          discard();
+          return added.status();
+        }
+      }
+      if (message.commit()) {
+        if (absl::Status label = check_label(message.label(), absl::StrCat(at, ".label"));
+            !label.ok()) {
+          discard();
+          return label;
+        }
+        std::optional<std::uint64_t> expected;
+        if (message.has_expected_version()) expected = message.expected_version();
+        absl::StatusOr<service::WriteFuture> future =
+            (*engine)->commit_tx(*tx_id, expected, message.label(), message.with_proofs());
+        if (!future.ok()) {
+          discard();
+          return future.status();
+        }
+        return wait_for(std::move(*future), *response);
+      }
+    }
+    discard();
+    return absl::AbortedError(
+        "the transaction stream ended without a commit message; nothing was applied");
+  }();
+  // The count is read only after the handler ran.
+  return finish("Transaction", started, status,
+                static_cast<std::uint64_t>(response->proofs_size()));
+}
+
+grpc::Status ArborService::Get(grpc::ServerContext* context, const v1::GetRequest* request,
+                               v1::GetResponse* response) {
+  const auto started = Clock::now();
+  const absl::Status status = [&]() -> absl::Status {
+    absl::StatusOr<service::Engine*> engine = admit(*context, Access::kRead, "Get");
+    if (!engine.ok()) return engine.status();
+    if (absl::Status name = check_tree_name(request->tree(), "tree"); !name.ok()) return name;
+    absl::StatusOr<smt::Fr> key = field_from_wire(request->key(), "key");
+    if (!key.ok()) return key.status();
+    absl::StatusOr<service::VersionSelector> at = selector_from_wire(request->at(), "at");
+    if (!at.ok()) return at.status();
+    absl::StatusOr<service::GetOutcome> got =
+        (*engine)->get(request->tree(), *key, *at, request->with_proof());
+    if (!got.ok()) return got.status();
+    response->set_found(got->value.has_value());
+    if (got->value) response->set_value(field_to_wire(*got->value));
+    response->set_version(got->version);
+    response->set_root(field_to_wire(got->root));
+    if (got->proof) response->set_proof(smt::encode_proof_binary(*got->proof));
+    return absl::OkStatus();
+  }();
+  // The count is read only after the handler ran.
+  return finish("Get", started, status, request->with_proof() ? 1 : 0);
+}
+
+grpc::Status ArborService::Prove(grpc::ServerContext* context, const v1::ProveRequest* request,
+                                 v1::ProveResponse* response) {
+  const auto started = Clock::now();
+  const absl::Status status = [&]() -> absl::Status {
+    absl::StatusOr<service::Engine*> engine = admit(*context, Access::kRead, "Prove");
+    if (!engine.ok()) return engine.status();
+    if (absl::Status name = check_tree_name(request->tree(), "tree"); !name.ok()) return name;
+    std::vector<smt::Fr> keys;
+    keys.reserve(request->keys_size());
+    for (int i = 0; i < request->keys_size(); ++i) {
+      absl::StatusOr<smt::Fr> key =
+          field_from_wire(request->keys(i), absl::StrCat("keys[", i, "]"));
+      if (!key.ok()) return key.status();
+      keys.push_back(*key);
+    }
+    absl::StatusOr<service::VersionSelector> at = selector_from_wire(request->at(), "at");
+    if (!at.ok()) return at.status();
+    absl::StatusOr<service::ProveOutcome> proved = (*engine)->prove(request->tree(), keys, *at);
+    if (!proved.ok()) return proved.status();
+    response->set_version(proved->version);
+    response->set_root(field_to_wire(proved->root));
+    if (const auto* single = std::get_if<smt::SmtProof>(&proved->proof)) {
+      response->set_proof(smt::encode_proof_binary(*single));
+    } else {
+      response->set_proof(
+          smt::encode_multi_proof_binary(std::get<smt::SmtMultiProof>(proved->proof)));
+    }
+    return absl::OkStatus();
+  }();
+  // The count is read only after the handler ran.
+  return finish("Prove", started, status, 1);
+}
+
+grpc::Status ArborService::Verify(grpc::ServerContext* context, const v1::VerifyRequest* request,
+                                  v1::VerifyResponse* response) {
+  const auto started = Clock::now();
+  return finish("Verify", started, [&]() -> absl::Status {
+    absl::StatusOr<service::Engine*> engine = admit(*context, Access::kRead, "Verify");
+    if (!engine.ok()) return engine.status();
+    std::optional<smt::Fr> root;
+    if (!request->root().empty()) {
+      absl::StatusOr<smt::Fr> given = field_from_wire(request->root(), "root");
+      if (!given.ok()) return given.status();
+      root = *given;
+    }
+    if (request->proof().empty()) return absl::InvalidArgumentError("proof: empty");
+    absl::StatusOr<smt::DecodedProof> decoded = smt::decode_any_proof(request->proof());
+    if (!decoded.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("proof: ", std::string(decoded.status().message())));
+    }
+    response->set_format(std::string(smt::to_string(decoded->format)));
+    if (!root) root = decoded->root;
+    if (!root) {
+      return absl::InvalidArgumentError(
+          "root: required, because a binary proof does not name the root it belongs to");
+    }
+    response->set_root(field_to_wire(*root));
+    if (absl::Status verdict = smt::verify_decoded(*root, *decoded); !verdict.ok()) {
+      response->set_valid(false);
+      response->set_reason(std::string(verdict.message()));
+    } else {
+      response->set_valid(true);
+    }
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status ArborService::Rollback(grpc::ServerContext* context,
+                                    const v1::RollbackRequest* request, v1::TreeInfo* response) {
+  const auto started = Clock::now();
+  return finish("Rollback", started, [&]() -> absl::Status {
+    absl::StatusOr<service::Engine*> engine = admit(*context, Access::kWrite, "Rollback");
+    if (!engine.ok()) return engine.status();
+    if (absl::Status name = check_tree_name(request->tree(), "tree"); !name.ok()) return name;
+    if (!request->has_to() ||
+        request->to().selector_case() == v1::VersionSelector::SELECTOR_NOT_SET) {
+      return absl::InvalidArgumentError("to: a version or a label is required");
+    }
+    absl::StatusOr<service::VersionSelector> to = selector_from_wire(request->to(), "to");
+    if (!to.ok()) return to.status();
+    absl::StatusOr<service::TreeSummary> rolled = (*engine)->rollback(request->tree(), *to);
+    if (!rolled.ok()) return rolled.status();
+    summary_to_wire(*rolled, *response);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status ArborService::Prune(grpc::ServerContext* context, const v1::PruneRequest* request,
+                                 v1::PruneResponse* response) {
+  const auto started = Clock::now();
+  return finish("Prune", started, [&]() -> absl::Status {
+    absl::StatusOr<service::Engine*> engine = admit(*context, Access::kWrite, "Prune");
+    if (!engine.ok()) return engine.status();
+    if (absl::Status name = check_tree_name(request->tree(), "tree"); !name.ok()) return name;
+    absl::StatusOr<storage::PruneResult> pruned =
+        (*engine)->prune(request->tree(), request->oldest_version(), request->compact());
+    if (!pruned.ok()) return pruned.status();
+    response->set_oldest_version(pruned->oldest_version);
+    response->set_versions_dropped(pruned->versions_dropped);
+    response->set_records_deleted(pruned->records_deleted);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status ArborService::Checkpoint(grpc::ServerContext* context,
+                                      const v1::CheckpointRequest* request,
+                                      v1::CheckpointResponse* response) {
+  const auto started = Clock::now();
+  return finish("Checkpoint", started, [&]() -> absl::Status {
+    absl::StatusOr<service::Engine*> engine = admit(*context, Access::kWrite, "Checkpoint");
+    if (!engine.ok()) return engine.status();
+    absl::StatusOr<std::filesystem::path> path = (*engine)->checkpoint(request->name());
+    if (!path.ok()) return path.status();
+    response->set_path(path->string());
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status ArborService::Stats(grpc::ServerContext* context, const v1::StatsRequest*,
+                                 v1::StatsResponse* response) {
+  const auto started = Clock::now();
+  return finish("Stats", started, [&]() -> absl::Status {
+    absl::StatusOr<service::Engine*> engine = admit(*context, Access::kRead, "Stats");
+    if (!engine.ok()) return engine.status();
+    const service::EngineStats stats = (*engine)->stats();
+    response->set_backend(stats.backend);
+    for (const service::TreeCounters& tree : stats.trees) {
+      v1::TreeStats* wire = response->add_trees();
+      wire->set_tree(tree.tree);
+      wire->set_version(tree.version);
+      wire->set_size(tree.size);
+      wire->set_queued_writes(tree.batcher.queued_writes);
+      wire->set_queued_ops(tree.batcher.queued_ops);
+      wire->set_open_transactions(tree.open_transactions);
+      wire->set_writes(tree.batcher.accepted_writes);
+      wire->set_versions(tree.batcher.versions);
+    }
+    response->set_store_commits(stats.store.commits);
+    response->set_store_records_committed(stats.store.records_committed);
+    response->set_block_cache_usage_bytes(stats.store.block_cache_usage);
+    response->set_pending_compaction_bytes(stats.store.pending_compaction_bytes);
+    response->set_commit_p50_us(stats.store.commit_latency.p50_us);
+    response->set_commit_p99_us(stats.store.commit_latency.p99_us);
+    response->set_uptime_ms(
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_).count());
+    return absl::OkStatus();
+  }());
+}
+
+}  // namespace arbor::rpc

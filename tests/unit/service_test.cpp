@@ -1,0 +1,342 @@
+// The service's host side without gRPC: configuration parsing and validation, the write batcher's
+// group commit (coalescing, expected versions, failure isolation, overload, drain on stop) and
+// the engine's transactions.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "host/service/engine.hpp"
+#include "host/service/service_config.hpp"
+#include "host/service/write_batcher.hpp"
+#include "kernels/field/bn254_fr_text.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace arbor::service {
+namespace {
+
+using field::Fr;
+using testing::TempDir;
+
+Fr fr(std::uint64_t small) { return *field::parse_fr(std::to_string(small)); }
+
+TEST(ServiceConfigTest, DefaultsListenOnLocalhostAndKeepDataInDotData) {
+  ServiceConfig config = default_service_config();
+  EXPECT_EQ(config.listen, "127.0.0.1:50051");
+  EXPECT_EQ(config.metrics_listen, "127.0.0.1:9464");
+  EXPECT_EQ(config.engine.data_dir, "data");
+  EXPECT_EQ(config.engine.checkpoint_dir, std::filesystem::path("data") / "checkpoints");
+  EXPECT_EQ(config.engine.store.sync, storage::SyncMode::kFull);
+  EXPECT_FALSE(config.auth.enabled());
+  EXPECT_FALSE(config.tls.enabled());
+  EXPECT_TRUE(validate_service_config(config).ok());
+}
+
+TEST(ServiceConfigTest, ReadsEveryTable) {
+  auto config = parse_service_config(R"(
+data = "/srv/arbor"
+listen = "0.0.0.0:6000"
+metrics_listen = ""
+backend = "cpu"
+log_level = "debug"
+max_message_mb = 16
+[store]
+sync = "async"
+async_sync_interval_ms = 50
+compression = "zstd"
+block_cache_mb = 512
+[trees]
+node_cache_mb = 8
+[batcher]
+max_batch_ops = 5000
+max_delay_us = 100
+max_queue_ops = 90000
+max_queue_writes = 77
+[transactions]
+default_timeout_ms = 1000
+max_ops_per_tx = 9000
+[auth]
+write_tokens = ["a", "b"]
+read_tokens = ["c"]
+)",
+                                     "inline");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->engine.data_dir, "/srv/arbor");
+  EXPECT_EQ(config->engine.checkpoint_dir, std::filesystem::path("/srv/arbor/checkpoints"));
+  EXPECT_EQ(config->listen, "0.0.0.0:6000");
+  EXPECT_TRUE(config->metrics_listen.empty());
+  EXPECT_EQ(config->engine.backend, host::BackendChoice::kCpu);
+  EXPECT_EQ(config->max_message_bytes, 16u << 20);
+  EXPECT_EQ(config->engine.store.sync, storage::SyncMode::kAsync);
+  EXPECT_EQ(config->engine.store.async_sync_interval_ms, 50u);
+  EXPECT_EQ(config->engine.store.compression, storage::Compression::kZstd);
+  EXPECT_EQ(config->engine.store.block_cache_bytes, 512ull << 20);
+  EXPECT_EQ(config->engine.node_cache_bytes, 8ull << 20);
+  EXPECT_EQ(config->engine.batcher.max_batch_ops, 5000u);
+  EXPECT_EQ(config->engine.batcher.max_delay.count(), 100);
+  EXPECT_EQ(config->engine.batcher.max_queue_writes, 77u);
+  EXPECT_EQ(config->engine.tx.default_timeout_ms, 1000u);
+  EXPECT_EQ(config->auth.write_tokens, (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(validate_service_config(*config).ok());
+  // The description is TOML that reads back to the same settings, tokens aside.
+  auto again = parse_service_config(describe_service_config(*config), "described");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->engine.batcher.max_queue_ops, 90000u);
+  EXPECT_EQ(again->engine.store.sync, storage::SyncMode::kAsync);
+  EXPECT_TRUE(again->auth.write_tokens.empty());
+  EXPECT_EQ(describe_service_config(*config).find("\"a\""), std::string::npos);
+}
+
+TEST(ServiceConfigTest, RefusesWhatItDoesNotUnderstand) {
+  struct Case {
+    std::string toml;
+    std::string message_has;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"lisen = \"x\"", "lisen (line 1): unknown setting"},
+           {"[store]\nsink = \"full\"", "store.sink (line 2): unknown setting"},
+           {"[store]\nsync = \"always\"", "store.sync"},
+           {"[batcher]\nmax_batch_ops = 0", "max_batch_ops"},
+           {"[batcher]\nmax_batch_ops = \"10\"", "expected an integer"},
+           {"backend = \"tpu\"", "backend"},
+           {"[auth]\nwrite_tokens = \"single\"", "array"},
+           {"[auth]\nwrite_tokens = [\"\"]", "non-empty"},
+           {"listen = 5", "expected a string"},
+           {"store = 1", "expected a table"},
+           {"data = ", "inline"},
+       }) {
+    auto config = parse_service_config(c.toml, "inline");
+    ASSERT_FALSE(config.ok()) << c.toml;
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << c.toml;
+    EXPECT_NE(std::string(config.status().message()).find(c.message_has), std::string::npos)
+        << c.toml << " -> " << config.status().message();
+  }
+  ServiceConfig config = default_service_config();
+  config.listen = "localhost";
+  EXPECT_FALSE(validate_service_config(config).ok());
+  config = default_service_config();
+  config.tls.cert_file = "/nonexistent.pem";
+  EXPECT_FALSE(validate_service_config(config).ok());
+  config = default_service_config();
+  config.engine.tx.max_ops_per_tx = config.engine.batcher.max_queue_ops + 1;
+  EXPECT_FALSE(validate_service_config(config).ok());
+  EXPECT_EQ(load_service_config("/nonexistent/arbord.toml").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+class BatcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = *storage::Store::open(dir_ / "db");
+    backend_ = host::make_cpu_backend(1);
+  }
+  void TearDown() override {
+    tree_.reset();
+    store_.reset();
+  }
+  smt::SmtTree& make_tree(int max_depth = smt::kDefaultMaxDepth) {
+    tree_ = *smt::SmtTree::create(*store_, "t", {max_depth, 0}, *backend_);
+    return *tree_;
+  }
+
+  TempDir dir_{"batcher"};
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<host::ComputeBackend> backend_;
+  std::unique_ptr<smt::SmtTree> tree_;
+};
+
+TEST_F(BatcherTest, QueuedWritesShareAVersionAndEachGetsItsOwnProofs) {
+  smt::SmtTree& tree = make_tree();
+  std::vector<BatchReport> reports;
+  std::mutex reports_mutex;
+  BatcherOptions options;
+  WriteBatcher batcher(tree, options, [&](const BatchReport& report) {
+    std::lock_guard lock(reports_mutex);
+    reports.push_back(report);
+  });
+  // Hold the batcher between versions so everything below queues up.
+  std::vector<WriteFuture> futures;
+  batcher.exclusive([&] {
+    for (std::uint64_t i = 0; i < 20; ++i) {
+      WriteRequest request;
+      request.ops = {smt::SmtOp::put(fr(i), fr(i + 100)), smt::SmtOp::put(fr(i + 1000), fr(1))};
+      request.with_proofs = i % 2 == 0;
+      futures.push_back(*batcher.submit(std::move(request)));
+    }
+    return 0;
+  });
+  std::set<std::uint64_t> versions;
+  for (std::uint64_t i = 0; i < futures.size(); ++i) {
+    absl::StatusOr<WriteOutcome> outcome = futures[i].get();
+    ASSERT_TRUE(outcome.ok()) << outcome.status();
+    versions.insert(outcome->version);
+    EXPECT_EQ(outcome->coalesced_writes, 20u);
+    EXPECT_EQ(outcome->proofs.size(), i % 2 == 0 ? 2u : 0u);
+    for (const KeyProof& proof : outcome->proofs) {
+      EXPECT_TRUE(smt::verify_proof(outcome->root, proof.proof).ok());
+      EXPECT_TRUE(proof.proof.existence);
+    }
+  }
+  EXPECT_EQ(versions, (std::set<std::uint64_t>{1}));
+  EXPECT_EQ(tree.version_record()->entry_count, 40u);
+  batcher.stop();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].writes, 20u);
+  EXPECT_EQ(reports[0].ops, 40u);
+}
+
+TEST_F(BatcherTest, ExpectedVersionStartsAGroupAndOnlyOneOfTwoRivalsWins) {
+  smt::SmtTree& tree = make_tree();
+  WriteBatcher batcher(tree, {});
+  std::vector<WriteFuture> futures;
+  batcher.exclusive([&] {
+    for (int i = 0; i < 4; ++i) {
+      WriteRequest request;
+      request.ops = {smt::SmtOp::put(fr(10 + i), fr(1))};
+      if (i == 1 || i == 2) request.expected_version = 0;  // rivals: both think the tree is new
+      futures.push_back(*batcher.submit(std::move(request)));
+    }
+    return 0;
+  });
+  std::vector<absl::StatusOr<WriteOutcome>> outcomes;
+  for (WriteFuture& future : futures) outcomes.push_back(future.get());
+  ASSERT_TRUE(outcomes[0].ok());
+  EXPECT_EQ(outcomes[0]->version, 1u);
+  EXPECT_EQ(outcomes[1].status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(outcomes[2].status().code(), absl::StatusCode::kAborted);
+  ASSERT_TRUE(outcomes[3].ok());
+  EXPECT_FALSE(tree.get(fr(11))->has_value());
+  EXPECT_FALSE(tree.get(fr(12))->has_value());
+  EXPECT_TRUE(tree.get(fr(13))->has_value());
+
+  // With the head at the expected version, the expecting write leads its group and wins.
+  const std::uint64_t head = tree.version_record()->version;
+  batcher.exclusive([&] {
+    futures.clear();
+    for (int i = 0; i < 3; ++i) {
+      WriteRequest request;
+      request.ops = {smt::SmtOp::put(fr(20 + i), fr(1))};
+      request.expected_version = head;
+      futures.push_back(*batcher.submit(std::move(request)));
+    }
+    return 0;
+  });
+  EXPECT_TRUE(futures[0].get().ok());
+  EXPECT_EQ(futures[1].get().status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(futures[2].get().status().code(), absl::StatusCode::kAborted);
+}
+
+TEST_F(BatcherTest, OneBadWriteInAGroupIsRefusedAloneAndTheRestApply) {
+  smt::SmtTree& tree = make_tree(2);
+  WriteBatcher batcher(tree, {});
+  std::vector<WriteFuture> futures;
+  batcher.exclusive([&] {
+    for (int i = 0; i < 5; ++i) {
+      WriteRequest request;
+      if (i == 2) {
+        // Three keys sharing their low 2 bits need depth 3: past this tree's max depth.
+        request.ops = {smt::SmtOp::put(fr(0), fr(1)), smt::SmtOp::put(fr(4), fr(1)),
+                       smt::SmtOp::put(fr(8), fr(1))};
+      } else {
+        request.ops = {smt::SmtOp::put(fr(1 + (i % 3)), fr(i))};
+      }
+      futures.push_back(*batcher.submit(std::move(request)));
+    }
+    return 0;
+  });
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<WriteOutcome> outcome = futures[i].get();
+    if (i == 2) {
+      EXPECT_EQ(outcome.status().code(), absl::StatusCode::kOutOfRange);
+    } else {
+      EXPECT_TRUE(outcome.ok()) << outcome.status();
+    }
+  }
+  EXPECT_FALSE(tree.get(fr(4))->has_value());
+  EXPECT_EQ(tree.version_record()->entry_count, 2u);  // keys 1 and 2
+}
+
+TEST_F(BatcherTest, AFullQueueRefusesAndStopDrainsEverythingAccepted) {
+  smt::SmtTree& tree = make_tree();
+  BatcherOptions options;
+  options.max_queue_writes = 3;
+  options.max_queue_ops = 10;
+  options.max_batch_ops = 10;
+  WriteBatcher batcher(tree, options);
+  std::vector<WriteFuture> accepted;
+  batcher.exclusive([&] {
+    for (int i = 0; i < 5; ++i) {
+      WriteRequest request;
+      request.ops = {smt::SmtOp::put(fr(i + 1), fr(1))};
+      absl::StatusOr<WriteFuture> submitted = batcher.submit(std::move(request));
+      if (i < 3) {
+        ASSERT_TRUE(submitted.ok());
+        accepted.push_back(std::move(*submitted));
+      } else {
+        EXPECT_EQ(submitted.status().code(), absl::StatusCode::kResourceExhausted);
+      }
+    }
+    WriteRequest too_big;
+    too_big.ops.assign(11, smt::SmtOp::put(fr(1), fr(1)));
+    EXPECT_EQ(batcher.submit(std::move(too_big)).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  });
+  batcher.stop();
+  for (WriteFuture& future : accepted) EXPECT_TRUE(future.get().ok());
+  EXPECT_EQ(tree.version_record()->entry_count, 3u);
+  WriteRequest late;
+  late.ops = {smt::SmtOp::put(fr(9), fr(9))};
+  EXPECT_EQ(batcher.submit(std::move(late)).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(batcher.counters().refused_overload, 2u);
+}
+
+TEST(EngineTest, TransactionsLimitsAndRestart) {
+  TempDir dir("engine");
+  EngineOptions options;
+  options.data_dir = dir / "data";
+  options.checkpoint_dir = dir / "checkpoints";
+  options.backend = host::BackendChoice::kCpu;
+  options.tx.max_ops_per_tx = 3;
+  options.tx.max_open = 2;
+  auto engine = Engine::open(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  ASSERT_TRUE((*engine)->create_tree("t", "", 0, 0).ok());
+  EXPECT_EQ((*engine)->create_tree("v", "verkle", 0, 0).status().code(),
+            absl::StatusCode::kUnimplemented);
+  auto tx = (*engine)->begin_tx("t", 0);
+  ASSERT_TRUE(tx.ok());
+  EXPECT_EQ(*(*engine)->add_to_tx(tx->id, {smt::SmtOp::put(fr(1), fr(1))}), 1u);
+  EXPECT_EQ((*engine)
+                ->add_to_tx(tx->id, std::vector<smt::SmtOp>(3, smt::SmtOp::erase(fr(2))))
+                .status()
+                .code(),
+            absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE((*engine)->begin_tx("t", 0).ok());
+  EXPECT_EQ((*engine)->begin_tx("t", 0).status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ((*engine)->begin_tx("missing", 0).status().code(), absl::StatusCode::kNotFound);
+  auto committed = (*engine)->commit_tx(tx->id, std::nullopt, "L", true);
+  ASSERT_TRUE(committed.ok());
+  absl::StatusOr<WriteOutcome> outcome = committed->get();
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->proofs.size(), 1u);
+  EXPECT_EQ((*engine)->tree("t", {std::nullopt, "L"})->at.version, 1u);
+  EXPECT_EQ((*engine)->stats().open_transactions, 1u);
+  auto checkpoint = (*engine)->checkpoint("c1");
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
+  EXPECT_EQ((*engine)->checkpoint("c1").status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ((*engine)->checkpoint("..").status().code(), absl::StatusCode::kInvalidArgument);
+  (*engine)->shutdown();
+  EXPECT_EQ((*engine)->tree("t").status().code(), absl::StatusCode::kUnavailable);
+  engine->reset();
+
+  auto reopened = Engine::open(options);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  auto summary = (*reopened)->tree("t");
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(summary->at.version, 1u);
+  EXPECT_EQ(summary->at.entry_count, 1u);
+  EXPECT_EQ(summary->at.label, "L");
+}
+
+}  // namespace
+}  // namespace arbor::service
