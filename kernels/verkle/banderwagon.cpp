@@ -1,0 +1,74 @@
+#include "kernels/verkle/banderwagon.hpp"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace arbor::verkle {
+
+std::array<std::uint8_t, 32> serialize(const Point& p) {
+  std::array<std::uint8_t, 32> out{};
+  serialize_to(p, out.data());
+  return out;
+}
+
+std::vector<std::array<std::uint8_t, 32>> batch_serialize(std::span<const Point> points) {
+  const std::size_t n = points.size();
+  std::vector<Fp> zinv(n), scratch(n);
+  for (std::size_t i = 0; i < n; ++i) zinv[i] = points[i].Z;
+  batch_inverse(zinv.data(), n, scratch.data());
+  std::vector<std::array<std::uint8_t, 32>> out(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const AffinePoint a{mul(points[i].X, zinv[i]), mul(points[i].Y, zinv[i])};
+    write_bytes_be(compressed_x(a), out[i].data());
+  }
+  return out;
+}
+
+namespace {
+
+absl::StatusOr<Point> decode(std::span<const std::uint8_t> bytes, bool check_subgroup) {
+  if (bytes.size() != 32) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "banderwagon point: expected 32 bytes (compressed, big-endian), got ", bytes.size()));
+  }
+  Point p;
+  switch (decode_point(bytes.data(), check_subgroup, p)) {
+    case DecodeStatus::kOk:
+      return p;
+    case DecodeStatus::kNotCanonical:
+      return absl::InvalidArgumentError(
+          "banderwagon point: x coordinate is not below the field modulus p");
+    case DecodeStatus::kNotOnCurve:
+      return absl::InvalidArgumentError(
+          "banderwagon point: x is not the x-coordinate of a point on the Bandersnatch curve");
+    case DecodeStatus::kNotInSubgroup:
+      return absl::InvalidArgumentError(
+          "banderwagon point: not in the prime-order subgroup (1 - a*x^2 is not a square)");
+  }
+  return absl::InternalError("banderwagon point: unknown decode status");
+}
+
+}  // namespace
+
+absl::StatusOr<Point> deserialize(std::span<const std::uint8_t> bytes) {
+  return decode(bytes, /*check_subgroup=*/true);
+}
+
+absl::StatusOr<Point> deserialize_trusted(std::span<const std::uint8_t> bytes) {
+  return decode(bytes, /*check_subgroup=*/false);
+}
+
+std::array<std::uint8_t, 32> map_to_scalar_field_bytes(const Point& p) {
+  std::array<std::uint8_t, 32> out{};
+  write_bytes_le(map_to_scalar_field(p), out.data());
+  return out;
+}
+
+std::vector<Fr> batch_map_to_scalar_field(std::span<const Point> points) {
+  std::vector<Fr> out(points.size());
+  std::vector<Fp> scratch(2 * points.size());
+  batch_map_to_scalar_field(points.data(), points.size(), out.data(), scratch.data());
+  return out;
+}
+
+}  // namespace arbor::verkle

@@ -1,0 +1,214 @@
+#include "kernels/verkle/pedersen.hpp"
+
+#include <cassert>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "kernels/verkle/crs.hpp"
+
+namespace arbor::verkle {
+
+namespace {
+
+// Scalars are below r < 2^253; with n*w >= 254 the top signed digit never needs a carry out.
+constexpr int kScalarBits = 253;
+
+int window_count(int w) { return (kScalarBits + 1 + w - 1) / w; }
+
+// With the narrowest window (2 bits) a scalar has 127 digits.
+constexpr int kMaxWindows = (kScalarBits + 1 + 1) / 2;
+
+// w bits of the little-endian 256-bit e starting at bit `pos` (zero beyond bit 255).
+inline std::uint64_t window_bits_at(const std::uint64_t (&e)[4], int pos, int w) {
+  if (pos >= 256) return 0;
+  const int limb = pos / 64, off = pos % 64;
+  std::uint64_t v = e[limb] >> off;
+  if (off + w > 64 && limb < 3) v |= e[limb + 1] << (64 - off);
+  return v & ((std::uint64_t{1} << w) - 1);
+}
+
+// Branch-free a or -a: the sign of a recoded digit is data, and a mispredicted branch per addition
+// costs more than the negation.
+inline Fp negate_if(const Fp& a, std::uint64_t negate) {
+  const Fp n = neg(a);
+  const std::uint64_t mask = ~negate + 1;
+  Fp out;
+  for (int i = 0; i < 4; ++i) out.limb[i] = (n.limb[i] & mask) | (a.limb[i] & ~mask);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<PedersenTables> PedersenTables::build(std::span<const Point> generators,
+                                                     int window_bits) {
+  if (window_bits < kMinWindowBits || window_bits > kMaxWindowBits) {
+    return absl::InvalidArgumentError(absl::StrCat("pedersen tables: window_bits must be in [",
+                                                   kMinWindowBits, ", ", kMaxWindowBits, "], got ",
+                                                   window_bits));
+  }
+  if (generators.empty()) {
+    return absl::InvalidArgumentError("pedersen tables: no generators");
+  }
+  PedersenTables t;
+  t.window_bits_ = window_bits;
+  t.windows_ = window_count(window_bits);
+  t.entries_per_window_ = std::size_t{1} << (window_bits - 1);
+  t.generator_count_ = generators.size();
+  const std::size_t per_generator = static_cast<std::size_t>(t.windows_) * t.entries_per_window_;
+  t.table_.resize(per_generator * generators.size());
+
+  std::vector<Point> multiples(per_generator);
+  std::vector<Fp> zinv(per_generator), scratch(per_generator);
+  for (std::size_t g = 0; g < generators.size(); ++g) {
+    // Window j: base = 2^(w*j) * G; entries base, 2*base, ..., 2^(w-1)*base; the next base is
+    // 2 * (2^(w-1) * base).
+    Point base = generators[g];
+    for (int j = 0; j < t.windows_; ++j) {
+      Point* row = &multiples[static_cast<std::size_t>(j) * t.entries_per_window_];
+      row[0] = base;
+      for (std::size_t k = 1; k < t.entries_per_window_; ++k) row[k] = add(row[k - 1], base);
+      base = dbl(row[t.entries_per_window_ - 1]);
+    }
+    // One inversion per generator brings all its entries to affine form.
+    for (std::size_t i = 0; i < per_generator; ++i) zinv[i] = multiples[i].Z;
+    batch_inverse(zinv.data(), per_generator, scratch.data());
+    PrecomputedPoint* out = &t.table_[g * per_generator];
+    for (std::size_t i = 0; i < per_generator; ++i) {
+      out[i] = to_precomputed(
+          AffinePoint{verkle::mul(multiples[i].X, zinv[i]), verkle::mul(multiples[i].Y, zinv[i])});
+    }
+  }
+  return t;
+}
+
+std::span<const PrecomputedPoint> PedersenTables::table(std::size_t index) const {
+  const std::size_t per_generator = static_cast<std::size_t>(windows_) * entries_per_window_;
+  return std::span<const PrecomputedPoint>(table_).subspan(index * per_generator, per_generator);
+}
+
+void PedersenTables::accumulate(Point& acc, std::size_t index, const Fr& s) const {
+  assert(index < generator_count_);
+  std::uint64_t e[4];
+  to_canonical_limbs(s, e);
+  const int w = window_bits_;
+  const std::uint64_t half = entries_per_window_;
+  const std::uint64_t full = std::uint64_t{1} << w;
+  const PrecomputedPoint* rows =
+      table_.data() + index * static_cast<std::size_t>(windows_) * entries_per_window_;
+
+  // Pass 1: signed recoding (a digit above 2^(w-1) becomes digit - 2^w with a carry into the next
+  // window), and a prefetch of every entry the additions will read. The tables are far larger than
+  // the caches; issuing all loads first overlaps their latencies instead of paying one per window.
+  const PrecomputedPoint* entry[kMaxWindows];
+  std::uint64_t negative[kMaxWindows];
+  int count = 0;
+  std::uint64_t carry = 0;
+  for (int j = 0; j < windows_; ++j, rows += entries_per_window_) {
+    std::uint64_t d = window_bits_at(e, j * w, w) + carry;
+    std::uint64_t neg_digit = 0;
+    carry = 0;
+    if (d > half) {
+      d = full - d;
+      neg_digit = 1;
+      carry = 1;
+    }
+    if (d == 0) continue;
+    entry[count] = &rows[d - 1];
+    negative[count] = neg_digit;
+    // 96 bytes span two or three cache lines.
+    const char* bytes = reinterpret_cast<const char*>(entry[count]);
+    __builtin_prefetch(bytes);
+    __builtin_prefetch(bytes + 64);
+    __builtin_prefetch(bytes + sizeof(PrecomputedPoint) - 1);
+    ++count;
+  }
+  assert(carry == 0);
+
+  // Pass 2: one mixed addition per non-zero digit.
+  for (int k = 0; k < count; ++k) {
+    const PrecomputedPoint& q = *entry[k];
+    acc = add_mixed(
+        acc, PrecomputedPoint{negate_if(q.x, negative[k]), q.y, negate_if(q.dxy, negative[k])});
+  }
+}
+
+Point PedersenTables::mul(std::size_t index, const Fr& s) const {
+  Point acc = Point::identity();
+  accumulate(acc, index, s);
+  return acc;
+}
+
+Point PedersenTables::update(const Point& c, std::size_t index, const Fr& delta) const {
+  Point acc = c;
+  accumulate(acc, index, delta);
+  return acc;
+}
+
+absl::StatusOr<Point> PedersenTables::commit(std::span<const Fr> scalars) const {
+  if (scalars.size() > generator_count_) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "pedersen commit: ", scalars.size(), " scalars for ", generator_count_, " generators"));
+  }
+  Point acc = Point::identity();
+  for (std::size_t i = 0; i < scalars.size(); ++i) {
+    if (!scalars[i].is_zero()) accumulate(acc, i, scalars[i]);
+  }
+  return acc;
+}
+
+absl::StatusOr<Point> PedersenTables::commit_sparse(std::span<const SparseTerm> terms) const {
+  for (const SparseTerm& t : terms) {
+    if (t.index >= generator_count_) {
+      return absl::InvalidArgumentError(absl::StrCat("pedersen commit: generator index ", t.index,
+                                                     " out of range (", generator_count_,
+                                                     " generators)"));
+    }
+  }
+  Point acc = Point::identity();
+  for (const SparseTerm& t : terms) {
+    if (!t.scalar.is_zero()) accumulate(acc, t.index, t.scalar);
+  }
+  return acc;
+}
+
+const PedersenTables& default_pedersen_tables() {
+  static const PedersenTables tables = [] {
+    absl::StatusOr<PedersenTables> t =
+        PedersenTables::build(crs(), PedersenTables::kDefaultWindowBits);
+    assert(t.ok());  // the arguments are constants
+    return *std::move(t);
+  }();
+  return tables;
+}
+
+std::array<std::uint8_t, 32> pedersen_hash(std::span<const std::uint8_t, 64> input) {
+  // The first scalar 2 + 256*64 encodes "64 bytes, in 16-byte chunks" (EIP-6800).
+  constexpr std::uint64_t kDomain = 2 + 256 * 64;
+  const PedersenTables& tables = default_pedersen_tables();
+  Point acc = tables.mul(0, from_u64<BandersnatchFrParams>(kDomain));
+  for (int k = 0; k < 4; ++k) {
+    std::uint64_t v[4] = {0, 0, 0, 0};
+    for (int b = 7; b >= 0; --b) v[0] = (v[0] << 8) | input[16 * k + b];
+    for (int b = 15; b >= 8; --b) v[1] = (v[1] << 8) | input[16 * k + b];
+    // v < 2^128 < r: already canonical.
+    acc = tables.update(acc, static_cast<std::size_t>(k) + 1,
+                        from_canonical_limbs<BandersnatchFrParams>(v));
+  }
+  return map_to_scalar_field_bytes(acc);
+}
+
+std::array<std::uint8_t, 32> get_tree_key(std::span<const std::uint8_t, 32> address32,
+                                          std::span<const std::uint8_t, 32> tree_index_le,
+                                          std::uint8_t sub_index) {
+  std::array<std::uint8_t, 64> input{};
+  for (int i = 0; i < 32; ++i) {
+    input[i] = address32[i];
+    input[32 + i] = tree_index_le[i];
+  }
+  std::array<std::uint8_t, 32> key = pedersen_hash(input);
+  key[31] = sub_index;
+  return key;
+}
+
+}  // namespace arbor::verkle
