@@ -295,7 +295,7 @@ absl::StatusOr<WriteFuture> Engine::commit_tx(const std::string& id,
     return submitted;
   }
   if (submitted.status().code() == absl::StatusCode::kResourceExhausted && !stopping_) {
-    // submit() refused before taking the request, so its operations are intact.
+    // submit() leaves a refused request untouched, so its operations are intact.
     tx.ops = std::move(request.ops);
     tx.expires = std::chrono::steady_clock::now() + tx.timeout;
     transactions_.insert(std::move(node));

@@ -30,7 +30,7 @@ WriteBatcher::WriteBatcher(smt::SmtTree& tree, BatcherOptions options, BatchObse
 WriteBatcher::~WriteBatcher() { stop(); }
 
 absl::StatusOr<std::future<absl::StatusOr<WriteOutcome>>> WriteBatcher::submit(
-    WriteRequest request) {
+    WriteRequest&& request) {
   const std::uint64_t ops = request.ops.size();
   if (ops > options_.max_queue_ops) {
     return absl::InvalidArgumentError(

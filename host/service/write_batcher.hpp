@@ -75,8 +75,9 @@ class WriteBatcher {
   WriteBatcher& operator=(const WriteBatcher&) = delete;
 
   // Queues a write. RESOURCE_EXHAUSTED when the queue is full and UNAVAILABLE after stop(); in
-  // both cases nothing was queued. Otherwise the future is answered after the commit.
-  absl::StatusOr<std::future<absl::StatusOr<WriteOutcome>>> submit(WriteRequest request);
+  // both cases nothing was queued and `request` is left as it was (a transaction keeps its
+  // operations). Otherwise it is moved from, and the future is answered after the commit.
+  absl::StatusOr<std::future<absl::StatusOr<WriteOutcome>>> submit(WriteRequest&& request);
 
   // Runs `action` between two versions, with no apply in progress (rollback, prune).
   template <typename Action>

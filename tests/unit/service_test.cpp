@@ -274,6 +274,8 @@ TEST_F(BatcherTest, AFullQueueRefusesAndStopDrainsEverythingAccepted) {
         accepted.push_back(std::move(*submitted));
       } else {
         EXPECT_EQ(submitted.status().code(), absl::StatusCode::kResourceExhausted);
+        // A refused request keeps its operations (a transaction is committed again later).
+        EXPECT_EQ(request.ops.size(), 1u);
       }
     }
     WriteRequest too_big;
