@@ -10,7 +10,7 @@
 #include "kernels/field/bn254_fr_text.hpp"
 #include "nlohmann/json.hpp"
 #include "rpc/cli/cli_support.hpp"
-#include "rpc/cli/input_lines.hpp"
+#include "rpc/cli/op_lines.hpp"
 #include "rpc/server/wire.hpp"
 
 namespace arbor::cli {
@@ -249,57 +249,12 @@ int run_tx_begin(const ServerCliOptions& options) {
   });
 }
 
-// `put KEY VALUE` / `del KEY` lines, as `arbor smt apply` reads them.
-int read_tx_ops(const ServerCliOptions& options, v1::AddToTxRequest& request) {
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  if (!options.file.empty() && options.file != "-") {
-    file.open(options.file);
-    if (!file) return fail(kExitFailure, absl::StrCat("cannot open ", options.file));
-    in = &file;
-  }
-  std::string line;
-  size_t number = 0;
-  while (std::getline(*in, line)) {
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (const size_t hash = line.find('#'); hash != std::string::npos) line.resize(hash);
-    std::istringstream words(line);
-    std::string verb, key_text, value_text, extra;
-    if (!(words >> verb)) continue;
-    words >> key_text >> value_text >> extra;
-    const bool put = verb == "put";
-    if ((verb != "put" && verb != "del") || key_text.empty() || put == value_text.empty() ||
-        !extra.empty()) {
-      return fail(kExitRejected,
-                  absl::StrCat("line ", number, ": expected `put KEY VALUE` or `del KEY`"));
-    }
-    absl::StatusOr<field::Fr> key = field::parse_fr(key_text);
-    if (!key.ok()) {
-      return fail(kExitRejected,
-                  absl::StrCat("line ", number, ": key: ", std::string(key.status().message())));
-    }
-    v1::Op* op = request.add_ops();
-    op->set_key(rpc::field_to_wire(*key));
-    op->set_kind(put ? v1::OP_KIND_PUT : v1::OP_KIND_DELETE);
-    if (put) {
-      absl::StatusOr<field::Fr> value = field::parse_fr(value_text);
-      if (!value.ok()) {
-        return fail(
-            kExitRejected,
-            absl::StrCat("line ", number, ": value: ", std::string(value.status().message())));
-      }
-      op->set_value(rpc::field_to_wire(*value));
-    }
-  }
-  if (in->bad()) return fail(kExitFailure, "cannot read the operations");
-  return kExitOk;
-}
-
 int run_tx_add(const ServerCliOptions& options) {
   v1::AddToTxRequest request;
   request.set_tx_id(options.tx_id);
-  if (int read = read_tx_ops(options, request); read != kExitOk) return read;
+  std::vector<smt::SmtOp> ops;
+  if (int read = read_op_file(options.file, ops); read != kExitOk) return read;
+  ops_to_wire(ops, *request.mutable_ops());
   return with_client(options, [&](rpc::ArborClient& client) {
     v1::AddToTxResponse response;
     grpc::ClientContext context;

@@ -15,6 +15,7 @@
 #include "kernels/field/bn254_fr_text.hpp"
 #include "nlohmann/json.hpp"
 #include "rpc/cli/cli_support.hpp"
+#include "rpc/cli/op_lines.hpp"
 #include "rpc/server/wire.hpp"
 #include "storage/store.hpp"
 
@@ -23,7 +24,6 @@ namespace {
 
 using field::Fr;
 
-constexpr int kMaxReportedErrors = 20;
 // Operations per message when an apply goes to a server as one streamed transaction.
 constexpr std::uint64_t kDefaultChunkOps = 20'000;
 
@@ -108,68 +108,6 @@ absl::StatusOr<Fr> parse_number(std::string_view text, std::string_view what) {
   return value;
 }
 
-// One `put KEY VALUE` or `del KEY` line; blank lines and # comments yield nothing.
-absl::StatusOr<std::optional<smt::SmtOp>> parse_op_line(std::string_view line) {
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (const size_t hash = line.find('#'); hash != std::string_view::npos)
-    line = line.substr(0, hash);
-  std::vector<std::string_view> words;
-  for (size_t at = 0; at < line.size();) {
-    const size_t start = line.find_first_not_of(" \t", at);
-    if (start == std::string_view::npos) break;
-    const size_t end = std::min(line.find_first_of(" \t", start), line.size());
-    words.push_back(line.substr(start, end - start));
-    at = end;
-  }
-  if (words.empty()) return std::optional<smt::SmtOp>();
-  if (words[0] == "put") {
-    if (words.size() != 3) {
-      return absl::InvalidArgumentError("expected `put KEY VALUE`");
-    }
-    absl::StatusOr<Fr> key = parse_number(words[1], "key");
-    if (!key.ok()) return key.status();
-    absl::StatusOr<Fr> value = parse_number(words[2], "value");
-    if (!value.ok()) return value.status();
-    return std::optional(smt::SmtOp::put(*key, *value));
-  }
-  if (words[0] == "del") {
-    if (words.size() != 2) return absl::InvalidArgumentError("expected `del KEY`");
-    absl::StatusOr<Fr> key = parse_number(words[1], "key");
-    if (!key.ok()) return key.status();
-    return std::optional(smt::SmtOp::erase(*key));
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown operation \"", std::string(words[0]), "\" (put or del)"));
-}
-
-// Every line is checked before anything is applied: a bad line anywhere applies nothing.
-int read_ops(std::istream& in, const std::string& source, std::vector<smt::SmtOp>& ops) {
-  std::string line;
-  size_t line_number = 0;
-  int errors = 0;
-  while (std::getline(in, line)) {
-    ++line_number;
-    absl::StatusOr<std::optional<smt::SmtOp>> op = parse_op_line(line);
-    if (!op.ok()) {
-      if (++errors <= kMaxReportedErrors) {
-        std::cerr << "arbor: " << source << " line " << line_number << ": " << op.status().message()
-                  << "\n";
-      }
-      continue;
-    }
-    if (*op) ops.push_back(**op);
-  }
-  if (in.bad()) return fail(kExitFailure, absl::StrCat("cannot read ", source));
-  if (errors > kMaxReportedErrors) {
-    std::cerr << "arbor: ... and " << errors - kMaxReportedErrors << " more bad lines\n";
-  }
-  if (errors > 0) {
-    std::cerr << "arbor: nothing was applied\n";
-    return kExitRejected;
-  }
-  return kExitOk;
-}
-
 void print_root(const SmtCliOptions& options, const Fr& root, std::uint64_t version) {
   if (options.json) {
     std::cout << nlohmann::json{{"root", field::to_hex(root)}, {"version", version}}.dump() << "\n";
@@ -235,15 +173,9 @@ int write_output(const SmtCliOptions& options, const std::string& bytes) {
   return kExitOk;
 }
 
-absl::StatusOr<std::unique_ptr<rpc::ArborClient>> connect_or_report(const SmtCliOptions& options) {
-  absl::StatusOr<std::unique_ptr<rpc::ArborClient>> client = connect(options.server);
-  if (!client.ok()) return client.status();
-  return client;
-}
-
 int run_create(const SmtCliOptions& options) {
   if (remote(options)) {
-    absl::StatusOr<std::unique_ptr<rpc::ArborClient>> client = connect_or_report(options);
+    absl::StatusOr<std::unique_ptr<rpc::ArborClient>> client = connect(options.server);
     if (!client.ok()) return status_exit(client.status());
     v1::CreateTreeRequest request;
     request.set_name(options.tree);
@@ -292,31 +224,17 @@ int run_create(const SmtCliOptions& options) {
   return kExitOk;
 }
 
-void add_ops(std::span<const smt::SmtOp> ops, google::protobuf::RepeatedPtrField<v1::Op>& wire) {
-  wire.Reserve(static_cast<int>(ops.size()));
-  for (const smt::SmtOp& op : ops) {
-    v1::Op* out = wire.Add();
-    out->set_key(rpc::field_to_wire(op.key));
-    if (op.kind == smt::SmtOp::Kind::kPut) {
-      out->set_kind(v1::OP_KIND_PUT);
-      out->set_value(rpc::field_to_wire(op.value));
-    } else {
-      out->set_kind(v1::OP_KIND_DELETE);
-    }
-  }
-}
-
 // Small batches go as one Write; larger ones stream as one transaction in chunks (atomic either
 // way), with a progress bar.
 int apply_remote(const SmtCliOptions& options, const std::vector<smt::SmtOp>& ops) {
-  absl::StatusOr<std::unique_ptr<rpc::ArborClient>> client = connect_or_report(options);
+  absl::StatusOr<std::unique_ptr<rpc::ArborClient>> client = connect(options.server);
   if (!client.ok()) return status_exit(client.status());
   const std::uint64_t chunk = std::max<std::uint64_t>(options.chunk_ops, 1);
   v1::WriteResponse response;
   if (ops.size() <= chunk && !options.progress) {
     v1::WriteRequest request;
     request.set_tree(options.tree);
-    add_ops(ops, *request.mutable_ops());
+    ops_to_wire(ops, *request.mutable_ops());
     if (options.expected_version) request.set_expected_version(*options.expected_version);
     request.set_label(options.label);
     grpc::ClientContext context;
@@ -335,7 +253,7 @@ int apply_remote(const SmtCliOptions& options, const std::vector<smt::SmtOp>& op
       const std::uint64_t end = std::min<std::uint64_t>(ops.size(), at + chunk);
       v1::TransactionRequest message;
       if (at == 0) message.set_tree(options.tree);
-      add_ops(std::span(ops).subspan(at, end - at), *message.mutable_ops());
+      ops_to_wire(std::span(ops).subspan(at, end - at), *message.mutable_ops());
       if (end == ops.size()) {
         message.set_commit(true);
         if (options.expected_version) message.set_expected_version(*options.expected_version);
@@ -360,15 +278,7 @@ int apply_remote(const SmtCliOptions& options, const std::vector<smt::SmtOp>& op
 
 int run_apply(const SmtCliOptions& options) {
   std::vector<smt::SmtOp> ops;
-  int read_status = kExitOk;
-  if (options.file.empty() || options.file == "-") {
-    read_status = read_ops(std::cin, "stdin", ops);
-  } else {
-    std::ifstream file(options.file);
-    if (!file) return fail(kExitFailure, absl::StrCat("cannot open ", options.file));
-    read_status = read_ops(file, options.file, ops);
-  }
-  if (read_status != kExitOk) return read_status;
+  if (int read = read_op_file(options.file, ops); read != kExitOk) return read;
   if (remote(options)) return apply_remote(options, ops);
   absl::StatusOr<OpenTree> opened = open_tree(options, true, false);
   if (!opened.ok()) return status_exit(opened.status());
@@ -383,7 +293,7 @@ int run_apply(const SmtCliOptions& options) {
 
 int run_root(const SmtCliOptions& options) {
   if (remote(options)) {
-    absl::StatusOr<std::unique_ptr<rpc::ArborClient>> client = connect_or_report(options);
+    absl::StatusOr<std::unique_ptr<rpc::ArborClient>> client = connect(options.server);
     if (!client.ok()) return status_exit(client.status());
     v1::GetTreeRequest request;
     request.set_tree(options.tree);
@@ -427,7 +337,7 @@ int run_get(const SmtCliOptions& options) {
   absl::StatusOr<Fr> key = parse_number(options.keys.at(0), "key");
   if (!key.ok()) return fail(kExitRejected, key.status().message());
   if (remote(options)) {
-    absl::StatusOr<std::unique_ptr<rpc::ArborClient>> client = connect_or_report(options);
+    absl::StatusOr<std::unique_ptr<rpc::ArborClient>> client = connect(options.server);
     if (!client.ok()) return status_exit(client.status());
     v1::GetRequest request;
     request.set_tree(options.tree);
@@ -497,7 +407,7 @@ int run_prove(const SmtCliOptions& options) {
   std::variant<smt::SmtProof, smt::SmtMultiProof> proof;
   Fr root;
   if (remote(options)) {
-    absl::StatusOr<std::unique_ptr<rpc::ArborClient>> client = connect_or_report(options);
+    absl::StatusOr<std::unique_ptr<rpc::ArborClient>> client = connect(options.server);
     if (!client.ok()) return status_exit(client.status());
     v1::ProveRequest request;
     request.set_tree(options.tree);
@@ -590,7 +500,7 @@ int run_verify(const SmtCliOptions& options) {
   }
   if (remote(options)) {
     // The server's verifier decides; the claim is what this proof says.
-    absl::StatusOr<std::unique_ptr<rpc::ArborClient>> client = connect_or_report(options);
+    absl::StatusOr<std::unique_ptr<rpc::ArborClient>> client = connect(options.server);
     if (!client.ok()) return status_exit(client.status());
     v1::VerifyRequest request;
     request.set_proof(bytes);
@@ -622,7 +532,7 @@ int run_rollback(const SmtCliOptions& options) {
     return fail(kExitRejected, "give a VERSION or --to-label, not both");
   }
   if (remote(options)) {
-    absl::StatusOr<std::unique_ptr<rpc::ArborClient>> client = connect_or_report(options);
+    absl::StatusOr<std::unique_ptr<rpc::ArborClient>> client = connect(options.server);
     if (!client.ok()) return status_exit(client.status());
     v1::RollbackRequest request;
     request.set_tree(options.tree);
@@ -659,7 +569,7 @@ int run_rollback(const SmtCliOptions& options) {
 int run_prune(const SmtCliOptions& options) {
   storage::PruneResult pruned;
   if (remote(options)) {
-    absl::StatusOr<std::unique_ptr<rpc::ArborClient>> client = connect_or_report(options);
+    absl::StatusOr<std::unique_ptr<rpc::ArborClient>> client = connect(options.server);
     if (!client.ok()) return status_exit(client.status());
     v1::PruneRequest request;
     request.set_tree(options.tree);

@@ -1,0 +1,24 @@
+// The `put KEY VALUE` / `del KEY` lines that `arbor smt apply` and `arbor tx add` read, and their
+// wire form.
+#pragma once
+
+#include <istream>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "arbor/v1/arbor.pb.h"
+#include "host/smt/smt_tree.hpp"
+
+namespace arbor::cli {
+
+// Reads every line of `in` (blank lines, # comments and CRLF are fine). Every line is checked
+// before anything is returned: bad lines are reported on stderr by number and the result is 1
+// (2 when the input cannot be read); 0 otherwise.
+int read_op_lines(std::istream& in, const std::string& source, std::vector<smt::SmtOp>& ops);
+// The same from a file; empty or "-" is stdin.
+int read_op_file(const std::string& file, std::vector<smt::SmtOp>& ops);
+
+void ops_to_wire(std::span<const smt::SmtOp> ops, google::protobuf::RepeatedPtrField<v1::Op>& wire);
+
+}  // namespace arbor::cli
