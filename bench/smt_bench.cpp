@@ -2,8 +2,6 @@
 // leaves, proof generation, proof size and verification; and, for the peer comparison
 // (bench/smt_vs_js.sh), a workload read from a file that the JS peer runs too.
 // Trees live under $ARBOR_BENCH_DIR (default /tmp); ARBOR_BENCH_BACKEND picks cpu|cuda|auto.
-#include <stdlib.h>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +9,7 @@
 #include <memory>
 #include <random>
 
+#include "bench/bench_support.hpp"
 #include "benchmark/benchmark.h"
 #include "host/smt/smt_proof_codec.hpp"
 #include "host/smt/smt_tree.hpp"
@@ -28,19 +27,6 @@ Fr random_fr(std::mt19937_64& rng) {
   return arbor::field::from_canonical_limbs(limbs);
 }
 
-std::unique_ptr<arbor::host::ComputeBackend> bench_backend() {
-  const char* name = std::getenv("ARBOR_BENCH_BACKEND");
-  auto choice = arbor::host::parse_backend_choice(name && *name ? name : "auto");
-  if (!choice.ok()) std::abort();
-  spdlog::set_level(spdlog::level::warn);  // stdout carries the benchmark JSON
-  auto backend = arbor::host::make_backend(*choice);
-  if (!backend.ok()) {
-    fprintf(stderr, "smt_bench: %s\n", std::string(backend.status().message()).c_str());
-    std::exit(2);
-  }
-  return std::move(*backend);
-}
-
 // A tree of `leaves` random keys, built once per size and kept for the whole run.
 struct BenchTree {
   std::filesystem::path dir;
@@ -56,10 +42,7 @@ struct BenchTree {
   }
 };
 
-arbor::host::ComputeBackend& backend() {
-  static std::unique_ptr<arbor::host::ComputeBackend> instance = bench_backend();
-  return *instance;
-}
+arbor::host::ComputeBackend& backend() { return arbor::bench::bench_backend(); }
 
 // Closed by main() before exit: a RocksDB database must not outlive RocksDB's own statics.
 std::map<std::int64_t, std::unique_ptr<BenchTree>>& trees() {
@@ -71,11 +54,7 @@ BenchTree& tree_of(std::int64_t leaves) {
   auto& slot = trees()[leaves];
   if (slot) return *slot;
   slot = std::make_unique<BenchTree>();
-  const char* base = std::getenv("ARBOR_BENCH_DIR");
-  std::string pattern =
-      (std::filesystem::path(base && *base ? base : "/tmp") / "arbor-smt-bench-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) std::abort();
-  slot->dir = pattern;
+  slot->dir = arbor::bench::make_bench_dir("arbor-smt-bench");
   auto store = arbor::storage::Store::open(slot->dir);
   if (!store.ok()) std::abort();
   slot->store = std::move(*store);
@@ -193,15 +172,7 @@ void BM_SmtMultiProofSize(benchmark::State& state) {
   state.counters["singles_bytes"] = static_cast<double>(single_bytes) / n;
 }
 
-// A benchmark cannot go on from a failed setup step: say what failed and stop.
-template <typename T>
-T or_die(absl::StatusOr<T> value, const char* what) {
-  if (!value.ok()) {
-    fprintf(stderr, "smt_bench: %s: %s\n", what, std::string(value.status().message()).c_str());
-    std::exit(2);
-  }
-  return std::move(*value);
-}
+using arbor::bench::or_die;
 
 // The peer workload: {"preload": [[k, v], ...], "batches": [[[k, v], ...], ...]} (decimal).
 // Preloading is not timed; each iteration applies every batch in order.
@@ -232,11 +203,7 @@ void BM_SmtWorkloadFromFile(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     BenchTree bench;
-    const char* base = std::getenv("ARBOR_BENCH_DIR");
-    std::string pattern =
-        (std::filesystem::path(base && *base ? base : "/tmp") / "arbor-smt-peer-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) std::abort();
-    bench.dir = pattern;
+    bench.dir = arbor::bench::make_bench_dir("arbor-smt-peer");
     bench.store = or_die(arbor::storage::Store::open(bench.dir), "opening the store");
     bench.tree =
         or_die(SmtTree::create(*bench.store, "peer", SmtCreateOptions{}, backend()), "create");

@@ -19,6 +19,34 @@ absl::Status check_hash_many_shape(int arity, std::size_t inputs, std::size_t ou
   return absl::OkStatus();
 }
 
+absl::Status check_commitment_deltas(std::size_t commitments,
+                                     std::span<const CommitmentDelta> deltas) {
+  for (std::size_t i = 0; i < deltas.size(); ++i) {
+    const CommitmentDelta& delta = deltas[i];
+    if (delta.target >= commitments) {
+      return absl::InvalidArgumentError(absl::StrCat("commitment delta ", i, " targets commitment ",
+                                                     delta.target, " of ", commitments));
+    }
+    if (delta.generator >= 256) {
+      return absl::InvalidArgumentError(absl::StrCat("commitment delta ", i, " uses generator ",
+                                                     delta.generator, " (the CRS has 256)"));
+    }
+    if (i > 0 && delta.target < deltas[i - 1].target) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("commitment deltas are not sorted by target at delta ", i));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status check_map_to_field_shape(std::size_t points, std::size_t outputs) {
+  if (points != outputs) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("map to field of ", points, " points into ", outputs, " outputs"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<BackendChoice> parse_backend_choice(std::string_view text) {
   if (text == "auto") return BackendChoice::kAuto;
   if (text == "cpu") return BackendChoice::kCpu;

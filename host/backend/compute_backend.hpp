@@ -1,5 +1,5 @@
-// The compute backends: bulk Poseidon (and later Verkle) work behind one interface, run by oneTBB
-// on the CPU or by CUDA kernels on a GPU. Both must produce bit-identical results.
+// The compute backends: bulk Poseidon and Verkle work behind one interface, run by oneTBB on the
+// CPU or by CUDA kernels on a GPU. Both must produce bit-identical results.
 #pragma once
 
 #include <memory>
@@ -11,12 +11,21 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "kernels/field/bn254_fr.hpp"
+#include "kernels/verkle/banderwagon.hpp"
 
 namespace arbor::host {
 
 using field::Fr;
 
 enum class BackendKind { kCpu, kCuda };
+
+// One term of a bulk Verkle commitment update: commitments[target] += scalar * G_generator, with
+// G the 256 generators of the Verkle CRS.
+struct CommitmentDelta {
+  std::uint32_t target = 0;
+  std::uint32_t generator = 0;
+  verkle::Fr scalar;
+};
 
 struct DeviceMemory {
   std::size_t used_bytes = 0;
@@ -38,7 +47,25 @@ class ComputeBackend {
   // Safe to call from several threads. On error, `outputs` may be partly written.
   virtual absl::Status poseidon_hash_many(int arity, std::span<const Fr> inputs,
                                           std::span<Fr> outputs) = 0;
+
+  // Verkle: adds every delta to its target commitment, with fixed-base multiplications over the
+  // standard CRS tables. Deltas must be sorted by target (ties in any order); a target may have
+  // any number of deltas, including none. Results are canonical (equal points compare equal;
+  // coordinates may differ between backends, so compare with ==, serialize or map to the field).
+  // INVALID_ARGUMENT for an unsorted list, a target outside `commitments` or a generator >= 256.
+  // On error, `commitments` may be partly updated.
+  virtual absl::Status verkle_update_commitments(std::span<verkle::Point> commitments,
+                                                 std::span<const CommitmentDelta> deltas) = 0;
+  // out[i] = map_to_scalar_field(points[i]) (x/y as an element of the Bandersnatch scalar field),
+  // with batched inversions. INVALID_ARGUMENT when the sizes differ.
+  virtual absl::Status verkle_map_to_field(std::span<const verkle::Point> points,
+                                           std::span<verkle::Fr> out) = 0;
 };
+
+// Shared argument checks of the Verkle jobs.
+absl::Status check_commitment_deltas(std::size_t commitments,
+                                     std::span<const CommitmentDelta> deltas);
+absl::Status check_map_to_field_shape(std::size_t points, std::size_t outputs);
 
 // Shared argument check of poseidon_hash_many: arity 1..16 and inputs.size() == arity * outputs.
 absl::Status check_hash_many_shape(int arity, std::size_t inputs, std::size_t outputs);

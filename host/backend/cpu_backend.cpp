@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "host/backend/compute_backend.hpp"
 #include "kernels/poseidon/poseidon_params.hpp"
+#include "kernels/verkle/pedersen.hpp"
 #include "tbb/blocked_range.h"
 #include "tbb/parallel_for.h"
 #include "tbb/task_arena.h"
@@ -16,6 +17,10 @@ namespace {
 
 // Small enough to balance across cores, large enough to amortise scheduling (~1 ms of work).
 constexpr std::size_t kHashesPerTask = 256;
+// ~100 fixed-base multiplications: about 1 ms.
+constexpr std::size_t kDeltasPerTask = 96;
+// One inversion per chunk: larger chunks save inversions, smaller ones balance across cores.
+constexpr std::size_t kPointsPerInversion = 1024;
 
 class CpuBackend final : public ComputeBackend {
  public:
@@ -55,6 +60,64 @@ class CpuBackend final : public ComputeBackend {
                             hash_range(range.begin(), range.end());
                           });
       });
+    });
+    return absl::OkStatus();
+  }
+
+  absl::Status verkle_update_commitments(std::span<verkle::Point> commitments,
+                                         std::span<const CommitmentDelta> deltas) override {
+    if (absl::Status s = check_commitment_deltas(commitments.size(), deltas); !s.ok()) return s;
+    if (deltas.empty()) return absl::OkStatus();
+    const verkle::PedersenTables& tables = verkle::default_pedersen_tables();
+    // Segments of equal target: each is summed by one task, in order, so the result does not
+    // depend on scheduling.
+    std::vector<std::size_t> starts;
+    starts.push_back(0);
+    for (std::size_t i = 1; i < deltas.size(); ++i) {
+      if (deltas[i].target != deltas[i - 1].target) starts.push_back(i);
+    }
+    starts.push_back(deltas.size());
+    auto run_segments = [&](std::size_t first, std::size_t last) {
+      for (std::size_t seg = first; seg < last; ++seg) {
+        verkle::Point& target = commitments[deltas[starts[seg]].target];
+        for (std::size_t i = starts[seg]; i < starts[seg + 1]; ++i) {
+          target = tables.update(target, deltas[i].generator, deltas[i].scalar);
+        }
+      }
+    };
+    const std::size_t segments = starts.size() - 1;
+    if (deltas.size() <= kDeltasPerTask) {
+      run_segments(0, segments);
+      return absl::OkStatus();
+    }
+    // Grain by segment count, sized so that an average task holds ~kDeltasPerTask deltas.
+    const std::size_t grain = std::max<std::size_t>(1, segments * kDeltasPerTask / deltas.size());
+    arena_.execute([&] {
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, segments, grain),
+                        [&](const tbb::blocked_range<std::size_t>& range) {
+                          run_segments(range.begin(), range.end());
+                        });
+    });
+    return absl::OkStatus();
+  }
+
+  absl::Status verkle_map_to_field(std::span<const verkle::Point> points,
+                                   std::span<verkle::Fr> out) override {
+    if (absl::Status s = check_map_to_field_shape(points.size(), out.size()); !s.ok()) return s;
+    auto map_range = [&](std::size_t begin, std::size_t end) {
+      std::vector<verkle::Fp> scratch(2 * (end - begin));
+      verkle::batch_map_to_scalar_field(points.data() + begin, end - begin, out.data() + begin,
+                                        scratch.data());
+    };
+    if (points.size() <= kPointsPerInversion) {
+      map_range(0, points.size());
+      return absl::OkStatus();
+    }
+    arena_.execute([&] {
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, points.size(), kPointsPerInversion),
+                        [&](const tbb::blocked_range<std::size_t>& range) {
+                          map_range(range.begin(), range.end());
+                        });
     });
     return absl::OkStatus();
   }

@@ -1,17 +1,30 @@
 // The CUDA backend. Batches are cut into chunks that alternate between two streams, each with its
-// own pinned staging and device buffers (kept and reused across calls), so the host copies of one
-// chunk overlap the transfers and kernel of the other.
+// own pinned staging and device buffers (kept and reused across calls, shared by every job), so the
+// host copies of one chunk overlap the transfers and kernels of the other.
+//
+// Memory, all kept for the backend's life once allocated:
+// - device: the Verkle fixed-base tables, 96 MiB (uploaded on the first Verkle update); the
+//   Poseidon constants, a few KiB per width; per lane, buffers grown to the largest chunk seen:
+//   in <= 64 MiB, out <= 64 MiB (Poseidon of arity 1), scratch <= 32 MiB (2^18 Verkle terms, or
+//   2^19 points' inversion scratch). At most ~416 MiB in all.
+// - pinned host memory: per lane, in <= 64 MiB and out <= 64 MiB, at most 256 MiB in all.
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
+#include <functional>
 #include <mutex>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "host/backend/compute_backend.hpp"
 #include "kernels/poseidon/poseidon_cuda.hpp"
 #include "kernels/poseidon/poseidon_params.hpp"
+#include "kernels/verkle/pedersen.hpp"
+#include "kernels/verkle/verkle_cuda.hpp"
 
 namespace arbor::host {
 namespace {
@@ -79,17 +92,57 @@ class Stream {
   cudaStream_t stream_ = nullptr;
 };
 
+// A synchronous upload of constant data. cudaMemcpy from pageable memory may return before the
+// DMA lands, and the lanes' non-blocking streams do not wait for the legacy stream: wait here.
+absl::Status upload(DeviceBuffer& buffer, const void* data, std::size_t bytes,
+                    std::string_view what) {
+  if (absl::Status s = buffer.reserve(bytes); !s.ok()) return s;
+  if (absl::Status s =
+          cuda_status(cudaMemcpy(buffer.data(), data, bytes, cudaMemcpyHostToDevice), what);
+      !s.ok()) {
+    return s;
+  }
+  return cuda_status(cudaDeviceSynchronize(), what);
+}
+
 // One in-flight chunk: its buffers and where its results go.
 struct Lane {
   Stream stream;
   PinnedBuffer host_in, host_out;
-  DeviceBuffer device_in, device_out;
-  Fr* pending_destination = nullptr;  // copy host_out here once the stream finishes
-  std::size_t pending_count = 0;
+  DeviceBuffer device_in, device_out, device_scratch;
+  // Delivers host_out to the caller's memory once the stream has finished; empty when idle.
+  std::function<void()> deliver;
+  // The commitment index of each segment of the Verkle update chunk in flight.
+  std::vector<std::uint32_t> targets;
 };
 
 // Keep a chunk's input near 64 MiB whatever the width: big launches, bounded staging memory.
 constexpr std::size_t kChunkInputBytes = std::size_t{64} << 20;
+// Verkle updates: 2^18 deltas make 8 MiB of scalars, 32 MiB of terms and at most 32 MiB of
+// commitments, and enough fixed-base multiplications (one thread each) to fill a GPU.
+constexpr std::size_t kDeltasPerChunk = std::size_t{1} << 18;
+// Map to field: 2^19 points of 128 bytes.
+constexpr std::size_t kPointsPerChunk = kChunkInputBytes / sizeof(verkle::Point);
+
+constexpr std::size_t align_up(std::size_t bytes) {
+  constexpr std::size_t kAlignment = 256;  // what cudaMalloc guarantees for its base
+  return (bytes + kAlignment - 1) / kAlignment * kAlignment;
+}
+
+// A Verkle update chunk of `deltas` deltas in host_in and, byte for byte, device_in: scalars,
+// generator indices, segment starts (segments + 1), the segments' commitments. The offsets assume
+// the most segments (one per delta), so the buffers need no second pass to size.
+struct UpdateLayout {
+  explicit UpdateLayout(std::size_t deltas)
+      : generators(align_up(deltas * sizeof(verkle::Fr))),
+        starts(align_up(generators + deltas * sizeof(std::uint32_t))),
+        commitments(align_up(starts + (deltas + 1) * sizeof(std::uint32_t))) {}
+  std::size_t bytes(std::size_t segments) const {
+    return commitments + segments * sizeof(verkle::Point);
+  }
+  static constexpr std::size_t scalars = 0;
+  std::size_t generators, starts, commitments;
+};
 
 class CudaBackend final : public ComputeBackend {
  public:
@@ -141,38 +194,109 @@ class CudaBackend final : public ComputeBackend {
 
     const std::size_t chunk =
         std::max<std::size_t>(1, kChunkInputBytes / (sizeof(Fr) * static_cast<std::size_t>(arity)));
+    return run_chunks(
+        outputs.size(), chunk, "Poseidon batch",
+        [&](Lane& lane, std::size_t begin, std::size_t count) {
+          return enqueue(lane, arity, *tables, inputs, outputs, begin, count);
+        },
+        [](std::size_t) { return false; });
+  }
+
+  absl::Status verkle_update_commitments(std::span<verkle::Point> commitments,
+                                         std::span<const CommitmentDelta> deltas) override {
+    if (absl::Status s = check_commitment_deltas(commitments.size(), deltas); !s.ok()) return s;
+    if (deltas.empty()) return absl::OkStatus();
+    // Built on the host on first use (about a second): outside the lock, which Poseidon shares.
+    const verkle::PedersenTables& host_tables = verkle::default_pedersen_tables();
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (absl::Status s = cuda_status(cudaSetDevice(0), "set device"); !s.ok()) return s;
+    absl::StatusOr<verkle::DeviceFixedBaseTables> tables = verkle_tables(host_tables);
+    if (!tables.ok()) return tables.status();
+    return run_chunks(
+        deltas.size(), kDeltasPerChunk, "Verkle commitment update",
+        [&](Lane& lane, std::size_t begin, std::size_t count) {
+          return enqueue_update(lane, *tables, commitments, deltas.subspan(begin, count));
+        },
+        // Sorted targets: only a target whose deltas straddle the boundary is in both chunks.
+        [&](std::size_t begin) { return deltas[begin].target == deltas[begin - 1].target; });
+  }
+
+  absl::Status verkle_map_to_field(std::span<const verkle::Point> points,
+                                   std::span<verkle::Fr> out) override {
+    if (absl::Status s = check_map_to_field_shape(points.size(), out.size()); !s.ok()) return s;
+    if (points.empty()) return absl::OkStatus();
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (absl::Status s = cuda_status(cudaSetDevice(0), "set device"); !s.ok()) return s;
+    return run_chunks(
+        points.size(), kPointsPerChunk, "Verkle map to field",
+        [&](Lane& lane, std::size_t begin, std::size_t count) {
+          return enqueue_map(lane, points.subspan(begin, count), out.subspan(begin, count));
+        },
+        [](std::size_t) { return false; });
+  }
+
+ private:
+  // Enqueues chunks [begin, begin + count) of `total` with `enqueue(lane, begin, count)`,
+  // alternating lanes, then waits for all of them. When `depends_on_previous(begin)`, the chunk
+  // reads what the previous chunk delivers, so that one is finished first. The caller holds
+  // mutex_.
+  template <class Enqueue, class DependsOnPrevious>
+  absl::Status run_chunks(std::size_t total, std::size_t chunk, std::string_view what,
+                          Enqueue enqueue, DependsOnPrevious depends_on_previous) {
     absl::Status status = absl::OkStatus();
     std::size_t lane_index = 0;
-    for (std::size_t begin = 0; begin < outputs.size() && status.ok(); begin += chunk) {
-      const std::size_t count = std::min(chunk, outputs.size() - begin);
+    for (std::size_t begin = 0; begin < total && status.ok(); begin += chunk) {
+      const std::size_t count = std::min(chunk, total - begin);
       Lane& lane = lanes_[lane_index];
+      Lane& previous = lanes_[(lane_index + lanes_.size() - 1) % lanes_.size()];
       lane_index = (lane_index + 1) % lanes_.size();
-      status = finish(lane);
-      if (status.ok()) status = enqueue(lane, arity, *tables, inputs, outputs, begin, count);
+      status = finish(lane, what);
+      if (status.ok() && begin > 0 && depends_on_previous(begin)) status = finish(previous, what);
+      if (status.ok()) status = enqueue(lane, begin, count);
     }
     for (Lane& lane : lanes_) {
-      absl::Status finished = finish(lane);
+      absl::Status finished = finish(lane, what);
       if (status.ok()) status = finished;
     }
     return status;
   }
 
- private:
   // Uploads the width's constants once; they stay resident for the backend's life.
   absl::StatusOr<poseidon::PoseidonTables> device_tables(int t) {
     const poseidon::PoseidonParams& params = poseidon::poseidon_params(t);
     DeviceBuffer& buffer = constants_[static_cast<std::size_t>(t)];
-    if (buffer.data() == nullptr) {
-      const std::size_t bytes = params.optimized.size() * sizeof(Fr);
-      if (absl::Status s = buffer.reserve(bytes); !s.ok()) return s;
-      if (absl::Status s = cuda_status(
-              cudaMemcpy(buffer.data(), params.optimized.data(), bytes, cudaMemcpyHostToDevice),
-              "constant upload");
+    if (!constants_ready_[static_cast<std::size_t>(t)]) {
+      if (absl::Status s = upload(buffer, params.optimized.data(),
+                                  params.optimized.size() * sizeof(Fr), "constant upload");
           !s.ok()) {
         return s;
       }
+      constants_ready_[static_cast<std::size_t>(t)] = true;
     }
     return params.layout.tables(static_cast<const Fr*>(buffer.data()));
+  }
+
+  // Uploads the CRS fixed-base tables (96 MiB) on first use; they stay resident for the backend's
+  // life. The caller holds mutex_.
+  absl::StatusOr<verkle::DeviceFixedBaseTables> verkle_tables(
+      const verkle::PedersenTables& tables) {
+    if (verkle_tables_.entries == nullptr) {
+      if (tables.generator_count() < 256) {
+        return absl::InternalError("Verkle tables: the CRS has fewer than 256 generators");
+      }
+      const std::span<const verkle::PrecomputedPoint> entries = tables.entries();
+      if (absl::Status s = upload(verkle_table_buffer_, entries.data(), entries.size_bytes(),
+                                  "Verkle table upload");
+          !s.ok()) {
+        return s;
+      }
+      verkle_tables_ = verkle::DeviceFixedBaseTables{
+          static_cast<const verkle::PrecomputedPoint*>(verkle_table_buffer_.data()),
+          tables.window_bits(), tables.windows(),
+          static_cast<std::uint32_t>(tables.entries_per_window()),
+          static_cast<std::uint32_t>(tables.generator_count())};
+    }
+    return verkle_tables_;
   }
 
   absl::Status enqueue(Lane& lane, int arity, const poseidon::PoseidonTables& tables,
@@ -207,23 +331,135 @@ class CudaBackend final : public ComputeBackend {
         !s.ok()) {
       return s;
     }
-    lane.pending_destination = outputs.data() + begin;
-    lane.pending_count = count;
+    lane.deliver = [destination = outputs.data() + begin, source = lane.host_out.data(),
+                    out_bytes] { std::memcpy(destination, source, out_bytes); };
+    return absl::OkStatus();
+  }
+
+  // Kernel A computes every delta's term scalar * G_generator into device_scratch, kernel B adds
+  // each segment's terms (in delta order) into its commitment in place in device_in; only the
+  // segments' commitments travel, gathered here and scattered back by `deliver`.
+  absl::Status enqueue_update(Lane& lane, const verkle::DeviceFixedBaseTables& tables,
+                              std::span<verkle::Point> commitments,
+                              std::span<const CommitmentDelta> chunk) {
+    const std::size_t count = chunk.size();
+    const UpdateLayout layout(count);
+    for (absl::Status s : {lane.host_in.reserve(layout.bytes(count)),
+                           lane.host_out.reserve(count * sizeof(verkle::Point)),
+                           lane.device_in.reserve(layout.bytes(count)),
+                           lane.device_scratch.reserve(count * sizeof(verkle::Point))}) {
+      if (!s.ok()) return s;
+    }
+    auto* host = static_cast<std::byte*>(lane.host_in.data());
+    auto* scalars = reinterpret_cast<verkle::Fr*>(host + UpdateLayout::scalars);
+    auto* generators = reinterpret_cast<std::uint32_t*>(host + layout.generators);
+    auto* starts = reinterpret_cast<std::uint32_t*>(host + layout.starts);
+    auto* segment_points = reinterpret_cast<verkle::Point*>(host + layout.commitments);
+    lane.targets.clear();
+    for (std::size_t i = 0; i < count; ++i) {
+      const CommitmentDelta& delta = chunk[i];
+      if (i == 0 || delta.target != chunk[i - 1].target) {
+        starts[lane.targets.size()] = static_cast<std::uint32_t>(i);
+        segment_points[lane.targets.size()] = commitments[delta.target];
+        lane.targets.push_back(delta.target);
+      }
+      scalars[i] = delta.scalar;
+      generators[i] = delta.generator;
+    }
+    const std::size_t segments = lane.targets.size();
+    starts[segments] = static_cast<std::uint32_t>(count);
+
+    cudaStream_t stream = lane.stream.get();
+    auto* device = static_cast<std::byte*>(lane.device_in.data());
+    auto* device_points = reinterpret_cast<verkle::Point*>(device + layout.commitments);
+    auto* terms = static_cast<verkle::Point*>(lane.device_scratch.data());
+    if (absl::Status s = cuda_status(
+            cudaMemcpyAsync(device, host, layout.bytes(segments), cudaMemcpyHostToDevice, stream),
+            "copy to device");
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = cuda_status(
+            verkle::launch_fixed_base_mul(
+                tables, reinterpret_cast<const std::uint32_t*>(device + layout.generators),
+                reinterpret_cast<const verkle::Fr*>(device + UpdateLayout::scalars), terms, count,
+                stream),
+            "fixed-base kernel launch");
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s =
+            cuda_status(verkle::launch_segment_sums(
+                            terms, reinterpret_cast<const std::uint32_t*>(device + layout.starts),
+                            device_points, segments, stream),
+                        "segment sum kernel launch");
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = cuda_status(
+            cudaMemcpyAsync(lane.host_out.data(), device_points, segments * sizeof(verkle::Point),
+                            cudaMemcpyDeviceToHost, stream),
+            "copy from device");
+        !s.ok()) {
+      return s;
+    }
+    lane.deliver = [&lane, commitments] {
+      const auto* updated = static_cast<const verkle::Point*>(lane.host_out.data());
+      for (std::size_t s = 0; s < lane.targets.size(); ++s) {
+        commitments[lane.targets[s]] = updated[s];
+      }
+    };
+    return absl::OkStatus();
+  }
+
+  absl::Status enqueue_map(Lane& lane, std::span<const verkle::Point> points,
+                           std::span<verkle::Fr> out) {
+    const std::size_t count = points.size();
+    const std::size_t in_bytes = points.size_bytes();
+    const std::size_t out_bytes = out.size_bytes();
+    for (absl::Status s : {lane.host_in.reserve(in_bytes), lane.host_out.reserve(out_bytes),
+                           lane.device_in.reserve(in_bytes), lane.device_out.reserve(out_bytes),
+                           lane.device_scratch.reserve(2 * count * sizeof(verkle::Fp))}) {
+      if (!s.ok()) return s;
+    }
+    std::memcpy(lane.host_in.data(), points.data(), in_bytes);
+    cudaStream_t stream = lane.stream.get();
+    if (absl::Status s = cuda_status(cudaMemcpyAsync(lane.device_in.data(), lane.host_in.data(),
+                                                     in_bytes, cudaMemcpyHostToDevice, stream),
+                                     "copy to device");
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s =
+            cuda_status(verkle::launch_map_to_field(
+                            static_cast<const verkle::Point*>(lane.device_in.data()),
+                            static_cast<verkle::Fr*>(lane.device_out.data()),
+                            static_cast<verkle::Fp*>(lane.device_scratch.data()), count, stream),
+                        "map to field kernel launch");
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = cuda_status(cudaMemcpyAsync(lane.host_out.data(), lane.device_out.data(),
+                                                     out_bytes, cudaMemcpyDeviceToHost, stream),
+                                     "copy from device");
+        !s.ok()) {
+      return s;
+    }
+    lane.deliver = [destination = out.data(), source = lane.host_out.data(), out_bytes] {
+      std::memcpy(destination, source, out_bytes);
+    };
     return absl::OkStatus();
   }
 
   // Waits for everything queued on the lane (also after a failed enqueue, whose copies may still
   // read its buffers), then delivers the chunk's results if it completed.
-  absl::Status finish(Lane& lane) {
-    Fr* destination = lane.pending_destination;
-    lane.pending_destination = nullptr;
-    if (absl::Status s = cuda_status(cudaStreamSynchronize(lane.stream.get()), "Poseidon batch");
-        !s.ok()) {
+  absl::Status finish(Lane& lane, std::string_view what) {
+    std::function<void()> deliver = std::move(lane.deliver);
+    lane.deliver = nullptr;
+    if (absl::Status s = cuda_status(cudaStreamSynchronize(lane.stream.get()), what); !s.ok()) {
       return s;
     }
-    if (destination != nullptr) {
-      std::memcpy(destination, lane.host_out.data(), lane.pending_count * sizeof(Fr));
-    }
+    if (deliver) deliver();
     return absl::OkStatus();
   }
 
@@ -231,6 +467,9 @@ class CudaBackend final : public ComputeBackend {
   std::string description_;
   std::array<Lane, 2> lanes_;
   std::array<DeviceBuffer, poseidon::kMaxWidth + 1> constants_;
+  std::array<bool, poseidon::kMaxWidth + 1> constants_ready_{};
+  DeviceBuffer verkle_table_buffer_;
+  verkle::DeviceFixedBaseTables verkle_tables_;  // entries == nullptr until uploaded
 };
 
 }  // namespace

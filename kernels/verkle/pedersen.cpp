@@ -6,39 +6,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "kernels/verkle/crs.hpp"
+#include "kernels/verkle/fixed_base.hpp"
 
 namespace arbor::verkle {
-
-namespace {
-
-// Scalars are below r < 2^253; with n*w >= 254 the top signed digit never needs a carry out.
-constexpr int kScalarBits = 253;
-
-int window_count(int w) { return (kScalarBits + 1 + w - 1) / w; }
-
-// With the narrowest window (2 bits) a scalar has 127 digits.
-constexpr int kMaxWindows = (kScalarBits + 1 + 1) / 2;
-
-// w bits of the little-endian 256-bit e starting at bit `pos` (zero beyond bit 255).
-inline std::uint64_t window_bits_at(const std::uint64_t (&e)[4], int pos, int w) {
-  if (pos >= 256) return 0;
-  const int limb = pos / 64, off = pos % 64;
-  std::uint64_t v = e[limb] >> off;
-  if (off + w > 64 && limb < 3) v |= e[limb + 1] << (64 - off);
-  return v & ((std::uint64_t{1} << w) - 1);
-}
-
-// Branch-free a or -a: the sign of a recoded digit is data, and a mispredicted branch per addition
-// costs more than the negation.
-inline Fp negate_if(const Fp& a, std::uint64_t negate) {
-  const Fp n = neg(a);
-  const std::uint64_t mask = ~negate + 1;
-  Fp out;
-  for (int i = 0; i < 4; ++i) out.limb[i] = (n.limb[i] & mask) | (a.limb[i] & ~mask);
-  return out;
-}
-
-}  // namespace
 
 absl::StatusOr<PedersenTables> PedersenTables::build(std::span<const Point> generators,
                                                      int window_bits) {
@@ -52,7 +22,7 @@ absl::StatusOr<PedersenTables> PedersenTables::build(std::span<const Point> gene
   }
   PedersenTables t;
   t.window_bits_ = window_bits;
-  t.windows_ = window_count(window_bits);
+  t.windows_ = fixed_base_window_count(window_bits);
   t.entries_per_window_ = std::size_t{1} << (window_bits - 1);
   t.generator_count_ = generators.size();
   const std::size_t per_generator = static_cast<std::size_t>(t.windows_) * t.entries_per_window_;
@@ -89,48 +59,7 @@ std::span<const PrecomputedPoint> PedersenTables::table(std::size_t index) const
 
 void PedersenTables::accumulate(Point& acc, std::size_t index, const Fr& s) const {
   assert(index < generator_count_);
-  std::uint64_t e[4];
-  to_canonical_limbs(s, e);
-  const int w = window_bits_;
-  const std::uint64_t half = entries_per_window_;
-  const std::uint64_t full = std::uint64_t{1} << w;
-  const PrecomputedPoint* rows =
-      table_.data() + index * static_cast<std::size_t>(windows_) * entries_per_window_;
-
-  // Pass 1: signed recoding (a digit above 2^(w-1) becomes digit - 2^w with a carry into the next
-  // window), and a prefetch of every entry the additions will read. The tables are far larger than
-  // the caches; issuing all loads first overlaps their latencies instead of paying one per window.
-  const PrecomputedPoint* entry[kMaxWindows];
-  std::uint64_t negative[kMaxWindows];
-  int count = 0;
-  std::uint64_t carry = 0;
-  for (int j = 0; j < windows_; ++j, rows += entries_per_window_) {
-    std::uint64_t d = window_bits_at(e, j * w, w) + carry;
-    std::uint64_t neg_digit = 0;
-    carry = 0;
-    if (d > half) {
-      d = full - d;
-      neg_digit = 1;
-      carry = 1;
-    }
-    if (d == 0) continue;
-    entry[count] = &rows[d - 1];
-    negative[count] = neg_digit;
-    // 96 bytes span two or three cache lines.
-    const char* bytes = reinterpret_cast<const char*>(entry[count]);
-    __builtin_prefetch(bytes);
-    __builtin_prefetch(bytes + 64);
-    __builtin_prefetch(bytes + sizeof(PrecomputedPoint) - 1);
-    ++count;
-  }
-  assert(carry == 0);
-
-  // Pass 2: one mixed addition per non-zero digit.
-  for (int k = 0; k < count; ++k) {
-    const PrecomputedPoint& q = *entry[k];
-    acc = add_mixed(
-        acc, PrecomputedPoint{negate_if(q.x, negative[k]), q.y, negate_if(q.dxy, negative[k])});
-  }
+  fixed_base_accumulate(acc, table(index).data(), window_bits_, windows_, entries_per_window_, s);
 }
 
 Point PedersenTables::mul(std::size_t index, const Fr& s) const {
@@ -182,10 +111,26 @@ const PedersenTables& default_pedersen_tables() {
   return tables;
 }
 
+namespace {
+
+// pedersen_hash uses only G0..G4: tables for those five (1.9 MiB) cost milliseconds to build,
+// where the full 96 MiB set takes a second, which a one-off `arbor verkle tree-key` would pay.
+const PedersenTables& key_hash_tables() {
+  static const PedersenTables tables = [] {
+    absl::StatusOr<PedersenTables> t = PedersenTables::build(
+        std::span<const Point>(crs()).first(5), PedersenTables::kDefaultWindowBits);
+    assert(t.ok());  // the arguments are constants
+    return *std::move(t);
+  }();
+  return tables;
+}
+
+}  // namespace
+
 std::array<std::uint8_t, 32> pedersen_hash(std::span<const std::uint8_t, 64> input) {
   // The first scalar 2 + 256*64 encodes "64 bytes, in 16-byte chunks" (EIP-6800).
   constexpr std::uint64_t kDomain = 2 + 256 * 64;
-  const PedersenTables& tables = default_pedersen_tables();
+  const PedersenTables& tables = key_hash_tables();
   Point acc = tables.mul(0, from_u64<BandersnatchFrParams>(kDomain));
   for (int k = 0; k < 4; ++k) {
     std::uint64_t v[4] = {0, 0, 0, 0};

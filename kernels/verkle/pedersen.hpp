@@ -6,7 +6,8 @@
 // d_j in [-(2^(w-1) - 1), 2^(w-1)], so s*G = sum_j d_j * (2^(w*j) * G). For every generator and
 // window the table holds |d| * 2^(w*j) * G for |d| = 1 .. 2^(w-1) as affine (x, y, d*x*y); a
 // negative digit negates x and d*x*y on the fly. One fixed-base multiplication is then at most n
-// mixed additions (8 field products each) and no doublings.
+// mixed additions (8 field products each) and no doublings. The recoding and the additions are in
+// fixed_base.hpp, which the CUDA kernels (verkle_cuda.cu) share.
 //
 // Memory: generators * n * 2^(w-1) * 96 bytes.
 //   w = 8 : 32 windows x 128 entries = 384 KiB per generator, 96 MiB for the 256-point CRS.
@@ -58,6 +59,9 @@ class PedersenTables {
   // The table of generator i: windows() * entries_per_window() entries, window-major;
   // entry [j][k] = (k + 1) * 2^(w*j) * G_i.
   std::span<const PrecomputedPoint> table(std::size_t index) const;
+  // Every generator's table, one after another: table(i) starts at entry
+  // i * windows() * entries_per_window(). What a device uploads.
+  std::span<const PrecomputedPoint> entries() const { return table_; }
 
   // s * G_index. Precondition: index < generator_count().
   Point mul(std::size_t index, const Fr& s) const;

@@ -3,6 +3,7 @@
 #include "rpc/cli/hash_command.hpp"
 #include "rpc/cli/server_command.hpp"
 #include "rpc/cli/smt_command.hpp"
+#include "rpc/cli/verkle_command.hpp"
 #include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   arbor::cli::add_hash_command(app, exit_code);
   arbor::cli::add_smt_command(app, exit_code);
+  arbor::cli::add_verkle_command(app, exit_code);
   arbor::cli::add_server_commands(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;

@@ -1,5 +1,6 @@
 #include "rpc/cli/cli_support.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -18,6 +19,45 @@ int fail(int code, const std::string& message) {
 int fail(int code, const char* message) { return fail(code, std::string(message)); }
 
 int fail(int code, absl::string_view message) { return fail(code, std::string(message)); }
+
+absl::StatusOr<OpenedStore> open_data_dir(const std::string& data, const std::string& sync,
+                                          const std::string& backend, bool writable, bool create) {
+  OpenedStore opened;
+  absl::StatusOr<storage::SyncMode> sync_mode = storage::parse_sync_mode(sync);
+  if (!sync_mode.ok()) return sync_mode.status();
+  storage::StoreOptions store_options;
+  store_options.sync = *sync_mode;
+  store_options.create_if_missing = create;
+  absl::StatusOr<std::unique_ptr<storage::Store>> store =
+      writable ? storage::Store::open(data, store_options)
+               : storage::Store::open_read_only(data, store_options);
+  if (!store.ok()) return absl::UnavailableError(std::string(store.status().message()));
+  opened.store = std::move(*store);
+  if (writable) {
+    absl::StatusOr<host::BackendChoice> choice = host::parse_backend_choice(backend);
+    if (!choice.ok()) return choice.status();
+    absl::StatusOr<std::unique_ptr<host::ComputeBackend>> made = host::make_backend(*choice);
+    if (!made.ok()) return made.status();
+    opened.backend = std::move(*made);
+  } else {
+    opened.backend = host::make_cpu_backend(1);  // reads compute nothing in bulk
+  }
+  return opened;
+}
+
+absl::StatusOr<std::uint64_t> version_with_label(const storage::Store& store,
+                                                 const std::string& tree,
+                                                 const std::string& label) {
+  absl::StatusOr<std::vector<storage::VersionRecord>> versions = store.versions(tree);
+  if (!versions.ok()) return versions.status();
+  auto match = std::find_if(versions->rbegin(), versions->rend(),
+                            [&](const storage::VersionRecord& r) { return r.label == label; });
+  if (match == versions->rend()) {
+    return absl::NotFoundError(
+        absl::StrCat("tree \"", tree, "\" has no retained version labelled \"", label, "\""));
+  }
+  return match->version;
+}
 
 int status_exit(const absl::Status& status) {
   switch (status.code()) {

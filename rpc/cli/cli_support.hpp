@@ -11,7 +11,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "grpcpp/support/status.h"
+#include "host/backend/compute_backend.hpp"
 #include "rpc/client/arbor_client.hpp"
+#include "storage/store.hpp"
 
 namespace arbor::cli {
 
@@ -37,6 +39,20 @@ struct ServerOptions {
 // --server, --token, --tls, --ca-file, --timeout-ms.
 void add_server_options(CLI::App* command, ServerOptions& options, bool required);
 absl::StatusOr<std::unique_ptr<rpc::ArborClient>> connect(const ServerOptions& options);
+
+// A data directory opened for an offline command, with the backend it computes on.
+struct OpenedStore {
+  std::unique_ptr<storage::Store> store;
+  std::unique_ptr<host::ComputeBackend> backend;
+};
+// Writable opens use `backend` ("auto", "cpu", "cuda"); read-only ones a one-thread CPU backend.
+// Only `create` may make the directory (a mistyped --data elsewhere is an error). A directory
+// that cannot be opened is UNAVAILABLE (exit 2: not the caller's request).
+absl::StatusOr<OpenedStore> open_data_dir(const std::string& data, const std::string& sync,
+                                          const std::string& backend, bool writable, bool create);
+// The newest retained version of `tree` labelled `label`; NOT_FOUND naming both otherwise.
+absl::StatusOr<std::uint64_t> version_with_label(const storage::Store& store,
+                                                 const std::string& tree, const std::string& label);
 
 // A one-line progress bar on stderr (rate and ETA), redrawn at most 10 times a second.
 class ProgressBar {

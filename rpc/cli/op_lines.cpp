@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "kernels/field/bn254_fr_text.hpp"
 #include "rpc/cli/cli_support.hpp"
@@ -27,8 +28,8 @@ absl::StatusOr<Fr> parse_number(std::string_view text, std::string_view what) {
   return value;
 }
 
-// One `put KEY VALUE` or `del KEY` line; blank lines and # comments yield nothing.
-absl::StatusOr<std::optional<smt::SmtOp>> parse_op_line(std::string_view line) {
+// The words of one line, without a # comment or a trailing CR.
+std::vector<std::string_view> line_words(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (const size_t hash = line.find('#'); hash != std::string_view::npos)
     line = line.substr(0, hash);
@@ -40,37 +41,44 @@ absl::StatusOr<std::optional<smt::SmtOp>> parse_op_line(std::string_view line) {
     words.push_back(line.substr(start, end - start));
     at = end;
   }
-  if (words.empty()) return std::optional<smt::SmtOp>();
+  return words;
+}
+
+// `put KEY VALUE` or `del KEY` with the operands parsed by `parse` (key and value alike).
+template <class Op, class Operand>
+absl::StatusOr<Op> parse_op_words(const std::vector<std::string_view>& words,
+                                  absl::StatusOr<Operand> (*parse)(std::string_view,
+                                                                   std::string_view)) {
   if (words[0] == "put") {
-    if (words.size() != 3) {
-      return absl::InvalidArgumentError("expected `put KEY VALUE`");
-    }
-    absl::StatusOr<Fr> key = parse_number(words[1], "key");
+    if (words.size() != 3) return absl::InvalidArgumentError("expected `put KEY VALUE`");
+    absl::StatusOr<Operand> key = parse(words[1], "key");
     if (!key.ok()) return key.status();
-    absl::StatusOr<Fr> value = parse_number(words[2], "value");
+    absl::StatusOr<Operand> value = parse(words[2], "value");
     if (!value.ok()) return value.status();
-    return std::optional(smt::SmtOp::put(*key, *value));
+    return Op::put(*key, *value);
   }
   if (words[0] == "del") {
     if (words.size() != 2) return absl::InvalidArgumentError("expected `del KEY`");
-    absl::StatusOr<Fr> key = parse_number(words[1], "key");
+    absl::StatusOr<Operand> key = parse(words[1], "key");
     if (!key.ok()) return key.status();
-    return std::optional(smt::SmtOp::erase(*key));
+    return Op::erase(*key);
   }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown operation \"", std::string(words[0]), "\" (put or del)"));
 }
 
 // Every line is checked before anything is applied: a bad line anywhere applies nothing.
-}  // namespace
-
-int read_op_lines(std::istream& in, const std::string& source, std::vector<smt::SmtOp>& ops) {
+template <class Op, class Operand>
+int read_lines(std::istream& in, const std::string& source, std::vector<Op>& ops,
+               absl::StatusOr<Operand> (*parse)(std::string_view, std::string_view)) {
   std::string line;
   size_t line_number = 0;
   int errors = 0;
   while (std::getline(in, line)) {
     ++line_number;
-    absl::StatusOr<std::optional<smt::SmtOp>> op = parse_op_line(line);
+    const std::vector<std::string_view> words = line_words(line);
+    if (words.empty()) continue;
+    absl::StatusOr<Op> op = parse_op_words<Op>(words, parse);
     if (!op.ok()) {
       if (++errors <= kMaxReportedErrors) {
         std::cerr << "arbor: " << source << " line " << line_number << ": " << op.status().message()
@@ -78,7 +86,7 @@ int read_op_lines(std::istream& in, const std::string& source, std::vector<smt::
       }
       continue;
     }
-    if (*op) ops.push_back(**op);
+    ops.push_back(*op);
   }
   if (in.bad()) return fail(kExitFailure, absl::StrCat("cannot read ", source));
   if (errors > kMaxReportedErrors) {
@@ -91,11 +99,42 @@ int read_op_lines(std::istream& in, const std::string& source, std::vector<smt::
   return kExitOk;
 }
 
-int read_op_file(const std::string& file, std::vector<smt::SmtOp>& ops) {
-  if (file.empty() || file == "-") return read_op_lines(std::cin, "stdin", ops);
+template <class Op, class Operand>
+int read_file(const std::string& file, std::vector<Op>& ops,
+              absl::StatusOr<Operand> (*parse)(std::string_view, std::string_view)) {
+  if (file.empty() || file == "-") return read_lines(std::cin, "stdin", ops, parse);
   std::ifstream in(file);
   if (!in) return fail(kExitFailure, absl::StrCat("cannot open ", file));
-  return read_op_lines(in, file, ops);
+  return read_lines(in, file, ops, parse);
+}
+
+}  // namespace
+
+absl::StatusOr<std::array<std::uint8_t, 32>> parse_bytes32(std::string_view text,
+                                                           std::string_view what) {
+  std::string_view digits = text;
+  if (digits.substr(0, 2) == "0x" || digits.substr(0, 2) == "0X") digits.remove_prefix(2);
+  if (digits.size() != 64 ||
+      digits.find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(std::string(what), ": \"", std::string(text),
+                                                   "\" is not 32 bytes of hex (0x + 64 digits)"));
+  }
+  const std::string bytes = absl::HexStringToBytes(std::string(digits));
+  std::array<std::uint8_t, 32> out;
+  std::copy(bytes.begin(), bytes.end(), out.begin());
+  return out;
+}
+
+int read_op_lines(std::istream& in, const std::string& source, std::vector<smt::SmtOp>& ops) {
+  return read_lines(in, source, ops, parse_number);
+}
+
+int read_op_file(const std::string& file, std::vector<smt::SmtOp>& ops) {
+  return read_file(file, ops, parse_number);
+}
+
+int read_verkle_op_file(const std::string& file, std::vector<verkle::VerkleOp>& ops) {
+  return read_file(file, ops, parse_bytes32);
 }
 
 void ops_to_wire(std::span<const smt::SmtOp> ops,

@@ -64,39 +64,16 @@ struct OpenTree {
 };
 
 absl::StatusOr<OpenTree> open_tree(const SmtCliOptions& options, bool writable, bool create) {
-  OpenTree opened;
-  absl::StatusOr<storage::SyncMode> sync = storage::parse_sync_mode(options.sync);
-  if (!sync.ok()) return sync.status();
-  storage::StoreOptions store_options;
-  store_options.sync = *sync;
-  // Only `create` may make a data directory: a mistyped --data elsewhere is an error.
-  store_options.create_if_missing = create;
-  absl::StatusOr<std::unique_ptr<storage::Store>> store =
-      writable ? storage::Store::open(options.data, store_options)
-               : storage::Store::open_read_only(options.data, store_options);
-  if (!store.ok()) {
-    // Not the caller's request but the data directory: report it as "could not run".
-    return absl::UnavailableError(std::string(store.status().message()));
-  }
-  opened.store = std::move(*store);
-  if (writable) {
-    absl::StatusOr<host::BackendChoice> choice = host::parse_backend_choice(options.backend);
-    if (!choice.ok()) return choice.status();
-    absl::StatusOr<std::unique_ptr<host::ComputeBackend>> backend = host::make_backend(*choice);
-    if (!backend.ok()) return backend.status();
-    opened.backend = std::move(*backend);
-  } else {
-    // Reads hash nothing in bulk.
-    opened.backend = host::make_cpu_backend(1);
-  }
+  absl::StatusOr<OpenedStore> opened =
+      open_data_dir(options.data, options.sync, options.backend, writable, create);
+  if (!opened.ok()) return opened.status();
   absl::StatusOr<std::unique_ptr<smt::SmtTree>> tree =
-      create ? smt::SmtTree::create(*opened.store, options.tree,
+      create ? smt::SmtTree::create(*opened->store, options.tree,
                                     smt::SmtCreateOptions{options.max_depth, options.keep_versions},
-                                    *opened.backend)
-             : smt::SmtTree::open(*opened.store, options.tree, *opened.backend);
+                                    *opened->backend)
+             : smt::SmtTree::open(*opened->store, options.tree, *opened->backend);
   if (!tree.ok()) return tree.status();
-  opened.tree = std::move(*tree);
-  return opened;
+  return OpenTree{std::move(opened->store), std::move(opened->backend), std::move(*tree)};
 }
 
 absl::StatusOr<Fr> parse_number(std::string_view text, std::string_view what) {
@@ -126,15 +103,9 @@ absl::StatusOr<VersionRoot> version_root(const storage::Store& store, const smt:
                                          std::optional<std::uint64_t> version,
                                          const std::string& label) {
   if (!label.empty()) {
-    absl::StatusOr<std::vector<storage::VersionRecord>> versions = store.versions(tree.name());
-    if (!versions.ok()) return versions.status();
-    auto match = std::find_if(versions->rbegin(), versions->rend(),
-                              [&](const storage::VersionRecord& r) { return r.label == label; });
-    if (match == versions->rend()) {
-      return absl::NotFoundError(absl::StrCat(
-          "tree \"", tree.name(), "\" has no retained version labelled \"", label, "\""));
-    }
-    version = match->version;
+    absl::StatusOr<std::uint64_t> labelled = version_with_label(store, tree.name(), label);
+    if (!labelled.ok()) return labelled.status();
+    version = *labelled;
   }
   absl::StatusOr<storage::VersionRecord> record = tree.version_record(version);
   if (!record.ok()) return record.status();

@@ -1,0 +1,62 @@
+// What the tree benchmarks share: the backend from $ARBOR_BENCH_BACKEND, scratch directories
+// under $ARBOR_BENCH_DIR, and stopping with a message when a setup step fails.
+#pragma once
+
+#include <stdlib.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "host/backend/compute_backend.hpp"
+#include "spdlog/spdlog.h"
+
+namespace arbor::bench {
+
+// ARBOR_BENCH_BACKEND = cpu | cuda | auto (default), made once.
+inline host::ComputeBackend& bench_backend() {
+  static std::unique_ptr<host::ComputeBackend> instance = [] {
+    const char* name = std::getenv("ARBOR_BENCH_BACKEND");
+    auto choice = host::parse_backend_choice(name && *name ? name : "auto");
+    if (!choice.ok()) {
+      std::fprintf(stderr, "bench: ARBOR_BENCH_BACKEND: %s\n",
+                   std::string(choice.status().message()).c_str());
+      std::exit(2);
+    }
+    spdlog::set_level(spdlog::level::warn);  // stdout carries the benchmark JSON
+    auto backend = host::make_backend(*choice);
+    if (!backend.ok()) {
+      std::fprintf(stderr, "bench: %s\n", std::string(backend.status().message()).c_str());
+      std::exit(2);
+    }
+    return std::move(*backend);
+  }();
+  return *instance;
+}
+
+// A new directory $ARBOR_BENCH_DIR (default /tmp)/<prefix>-XXXXXX.
+inline std::filesystem::path make_bench_dir(const std::string& prefix) {
+  const char* base = std::getenv("ARBOR_BENCH_DIR");
+  std::string pattern =
+      (std::filesystem::path(base && *base ? base : "/tmp") / (prefix + "-XXXXXX")).string();
+  if (mkdtemp(pattern.data()) == nullptr) {
+    std::perror("bench: mkdtemp");
+    std::exit(2);
+  }
+  return pattern;
+}
+
+// A benchmark cannot go on from a failed setup step: say what failed and stop.
+template <typename T>
+T or_die(absl::StatusOr<T> value, const char* what) {
+  if (!value.ok()) {
+    std::fprintf(stderr, "bench: %s: %s\n", what, std::string(value.status().message()).c_str());
+    std::exit(2);
+  }
+  return std::move(*value);
+}
+
+}  // namespace arbor::bench

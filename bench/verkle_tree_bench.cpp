@@ -1,0 +1,211 @@
+// The Verkle tree's bulk update cost: batches of 10^3 .. 10^6 values (half updates of present
+// keys, half new keys) into trees of 10^5 .. 10^7 keys, in values/s, with where the time went;
+// and, for the peer comparison (bench/verkle_vs_js.sh), a workload read from a file that
+// @ethereumjs/verkle runs too. Trees live under $ARBOR_BENCH_DIR (default /tmp);
+// ARBOR_BENCH_BACKEND picks cpu|cuda|auto.
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <random>
+
+#include "absl/strings/escaping.h"
+#include "bench/bench_support.hpp"
+#include "benchmark/benchmark.h"
+#include "host/verkle/verkle_tree.hpp"
+#include "kernels/verkle/pedersen.hpp"
+#include "nlohmann/json.hpp"
+
+namespace {
+
+using namespace arbor::verkle;
+using arbor::bench::or_die;
+
+arbor::host::ComputeBackend& backend() { return arbor::bench::bench_backend(); }
+
+Key32 random_bytes(std::mt19937_64& rng) {
+  Key32 out;
+  for (std::size_t i = 0; i < out.size(); i += 8) {
+    const std::uint64_t word = rng();
+    for (std::size_t b = 0; b < 8; ++b) out[i + b] = static_cast<std::uint8_t>(word >> (8 * b));
+  }
+  return out;
+}
+
+struct BenchTree {
+  std::filesystem::path dir;
+  std::unique_ptr<arbor::storage::Store> store;
+  std::unique_ptr<VerkleTree> tree;
+  std::vector<Key32> keys;  // a sample of the keys in the tree
+  std::mt19937_64 rng{20261121};
+  ~BenchTree() {
+    tree.reset();
+    store.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+};
+
+// Closed by main() before exit: a RocksDB database must not outlive RocksDB's own statics.
+std::map<std::int64_t, std::unique_ptr<BenchTree>>& trees() {
+  static std::map<std::int64_t, std::unique_ptr<BenchTree>> instance;
+  return instance;
+}
+
+BenchTree& tree_of(std::int64_t keys) {
+  auto& slot = trees()[keys];
+  if (slot) return *slot;
+  slot = std::make_unique<BenchTree>();
+  slot->dir = arbor::bench::make_bench_dir("arbor-verkle-bench");
+  arbor::storage::StoreOptions options;
+  options.sync = arbor::storage::SyncMode::kNone;  // loading; the timed batches commit the same way
+  slot->store = or_die(arbor::storage::Store::open(slot->dir, options), "opening the store");
+  slot->tree = or_die(VerkleTree::create(*slot->store, "bench", {}, backend()), "create");
+  (void)default_pedersen_tables();  // built once, not charged to the first batch
+  const auto started = std::chrono::steady_clock::now();
+  constexpr std::int64_t kChunk = 100000;
+  for (std::int64_t done = 0; done < keys; done += kChunk) {
+    std::vector<VerkleOp> ops;
+    for (std::int64_t i = done; i < std::min(keys, done + kChunk); ++i) {
+      const Key32 key = random_bytes(slot->rng);
+      if (slot->keys.size() < 100000) slot->keys.push_back(key);
+      ops.push_back(VerkleOp::put(key, random_bytes(slot->rng)));
+    }
+    or_die(slot->tree->apply(ops), "preload");
+  }
+  fprintf(stderr, "verkle_tree_bench: built a %lld-key tree in %.1f s on %s\n",
+          static_cast<long long>(keys),
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+          backend().description().c_str());
+  return *slot;
+}
+
+// Half updates of present keys, half new keys (each on its own stem).
+std::vector<VerkleOp> mixed_batch(BenchTree& bench, std::int64_t size) {
+  std::vector<VerkleOp> ops;
+  ops.reserve(size);
+  for (std::int64_t i = 0; i < size; ++i) {
+    const Key32 key = i % 2 ? bench.keys[bench.rng() % bench.keys.size()] : random_bytes(bench.rng);
+    ops.push_back(VerkleOp::put(key, random_bytes(bench.rng)));
+  }
+  return ops;
+}
+
+void BM_VerkleApply(benchmark::State& state) {
+  BenchTree& bench = tree_of(state.range(0));
+  const std::int64_t batch = state.range(1);
+  double read = 0, plan = 0, math = 0, store = 0, muls = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<VerkleOp> ops = mixed_batch(bench, batch);
+    state.ResumeTiming();
+    auto result = bench.tree->apply(ops);
+    if (!result.ok()) {
+      state.SkipWithError(std::string(result.status().message()).c_str());
+      break;
+    }
+    read += result->stats.read_ms;
+    plan += result->stats.plan_ms;
+    math += result->stats.commit_math_ms;
+    store += result->stats.store_ms;
+    muls += static_cast<double>(result->stats.commitment_deltas);
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["values_per_s"] =
+      benchmark::Counter(static_cast<double>(batch) * n, benchmark::Counter::kIsRate);
+  state.counters["read_ms"] = read / n;
+  state.counters["plan_ms"] = plan / n;
+  state.counters["math_ms"] = math / n;
+  state.counters["store_ms"] = store / n;
+  state.counters["fixed_base_muls"] = muls / n;
+  state.SetLabel(backend().description());
+}
+
+// The peer workload: {"preload": [[k, v], ...], "batches": [[[k, v], ...], ...]} (32-byte hex).
+// Preloading is not timed; each iteration applies every batch in order, one version each.
+void BM_VerkleWorkloadFromFile(benchmark::State& state) {
+  const char* path = std::getenv("ARBOR_VERKLE_WORKLOAD");
+  if (path == nullptr) {
+    state.SkipWithError("set ARBOR_VERKLE_WORKLOAD (bench/verkle_vs_js.sh does)");
+    return;
+  }
+  std::ifstream file(path);
+  const nlohmann::json workload = nlohmann::json::parse(file);
+  auto bytes32 = [](const nlohmann::json& text) {
+    const std::string bytes = absl::HexStringToBytes(text.get<std::string>());
+    if (bytes.size() != 32) {
+      fprintf(stderr, "verkle_tree_bench: workload entry is not 32 bytes of hex\n");
+      std::exit(2);
+    }
+    Key32 out;
+    std::copy(bytes.begin(), bytes.end(), out.begin());
+    return out;
+  };
+  auto ops_of = [&](const nlohmann::json& pairs) {
+    std::vector<VerkleOp> ops;
+    for (const auto& pair : pairs) ops.push_back(VerkleOp::put(bytes32(pair[0]), bytes32(pair[1])));
+    return ops;
+  };
+  const std::vector<VerkleOp> preload = ops_of(workload["preload"]);
+  std::vector<std::vector<VerkleOp>> batches;
+  std::size_t keys = 0;
+  for (const auto& batch : workload["batches"]) {
+    batches.push_back(ops_of(batch));
+    keys += batches.back().size();
+  }
+  (void)default_pedersen_tables();
+  for (auto _ : state) {
+    state.PauseTiming();
+    BenchTree bench;
+    bench.dir = arbor::bench::make_bench_dir("arbor-verkle-peer");
+    bench.store = or_die(arbor::storage::Store::open(bench.dir), "opening the store");
+    bench.tree = or_die(VerkleTree::create(*bench.store, "peer", {}, backend()), "create");
+    or_die(bench.tree->apply(preload), "preload");
+    state.ResumeTiming();
+    RootCommitment root{};
+    for (const auto& batch : batches) root = or_die(bench.tree->apply(batch), "apply").root;
+    state.PauseTiming();
+    state.SetLabel(absl::BytesToHexString(std::string(as_view(root))));
+    bench.tree.reset();
+    bench.store.reset();
+    state.ResumeTiming();
+  }
+  state.counters["keys_per_s"] =
+      benchmark::Counter(static_cast<double>(keys) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
+}
+
+}  // namespace
+
+BENCHMARK(BM_VerkleWorkloadFromFile)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Batches of 10^3 .. 10^5 into a 10^5- and a 10^6-key tree by default. A 10^6 batch and the
+// 10^7-key tree take long to build on a small CPU (about 15 minutes per 10^6 keys on 2 cores
+// here), so they run only with ARBOR_BENCH_LARGE=1.
+void register_apply(std::int64_t keys, std::int64_t batch, int iterations) {
+  benchmark::RegisterBenchmark("BM_VerkleApply", BM_VerkleApply)
+      ->Args({keys, batch})
+      ->Iterations(iterations)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+}
+
+int main(int argc, char** argv) {
+  register_apply(100000, 1000, 5);
+  register_apply(100000, 10000, 3);
+  register_apply(1000000, 1000, 5);
+  register_apply(1000000, 10000, 3);
+  register_apply(1000000, 100000, 1);
+  if (const char* large = std::getenv("ARBOR_BENCH_LARGE"); large && *large == '1') {
+    register_apply(1000000, 1000000, 1);
+    register_apply(10000000, 1000, 3);
+    register_apply(10000000, 100000, 1);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  trees().clear();
+  return 0;
+}

@@ -1,0 +1,120 @@
+// The EIP-6800 Verkle tree, persisted and versioned in an Arbor store, byte-compatible with
+// go-verkle, rust-verkle and @ethereumjs/verkle.
+//
+// A batch is applied in bulk (host/verkle/README.md has the details): dedupe the operations (last
+// wins per key), read the old values and every node on the touched paths (one batched read per
+// level), change the tree's shape on the host, then compute commitments as backend jobs: all leaf
+// C1/C2 deltas in one job, one batched map-to-field, all leaf C deltas, another map-to-field, then
+// each level of internal nodes deepest first. Nodes, values and the new root go to the store in
+// one commit.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "host/backend/compute_backend.hpp"
+#include "host/verkle/verkle_records.hpp"
+#include "storage/store.hpp"
+
+namespace arbor::verkle {
+
+struct VerkleOp {
+  enum class Kind : std::uint8_t { kPut, kDelete };
+  Kind kind = Kind::kPut;
+  Key32 key{};
+  Value32 value{};  // kPut only
+
+  static VerkleOp put(const Key32& key, const Value32& value) { return {Kind::kPut, key, value}; }
+  static VerkleOp erase(const Key32& key) { return {Kind::kDelete, key, Value32{}}; }
+};
+
+struct VerkleCreateOptions {
+  std::uint64_t keep_versions = 0;  // 0 keeps every version
+};
+
+struct VerkleApplyOptions {
+  std::string label;                              // stored with the version (e.g. a block number)
+  std::optional<std::uint64_t> expected_version;  // ABORTED when the head is elsewhere
+};
+
+struct VerkleApplyStats {
+  std::uint64_t ops = 0;  // after dedupe: one per distinct key
+  std::uint64_t inserted = 0;
+  std::uint64_t updated = 0;  // puts of a present key (also with an equal value)
+  std::uint64_t deleted = 0;
+  std::uint64_t absent_deletes = 0;  // deletes of keys that were not there: no-ops
+  std::uint64_t stems_touched = 0;
+  std::uint64_t nodes_read = 0;
+  std::uint64_t leaves_written = 0;
+  std::uint64_t internal_written = 0;
+  std::uint64_t nodes_erased = 0;
+  std::uint64_t commitment_deltas = 0;  // fixed-base multiplications
+  std::uint64_t records_written = 0;
+  double read_ms = 0, plan_ms = 0, commit_math_ms = 0, store_ms = 0;
+};
+
+struct VerkleApplyResult {
+  std::uint64_t version = 0;
+  RootCommitment root{};          // 32-byte compressed root commitment
+  std::uint64_t entry_count = 0;  // values in the tree at the new version
+  VerkleApplyStats stats;
+};
+
+class VerkleTree {
+ public:
+  // Registers a new Verkle tree named `name` in `store`. The store and backend must outlive it.
+  static absl::StatusOr<std::unique_ptr<VerkleTree>> create(storage::Store& store,
+                                                            const std::string& name,
+                                                            const VerkleCreateOptions& create,
+                                                            host::ComputeBackend& backend);
+  // Opens an existing Verkle tree; FAILED_PRECONDITION when `name` holds another scheme. Nothing
+  // is recomputed: commitments are read from the store as needed.
+  static absl::StatusOr<std::unique_ptr<VerkleTree>> open(storage::Store& store,
+                                                          const std::string& name,
+                                                          host::ComputeBackend& backend);
+
+  const std::string& name() const { return name_; }
+
+  // Applies the operations atomically as one new version. Several operations on one key: the
+  // last wins. Then, as go-verkle defines deletion: a deleted value is removed (not zeroed), a
+  // leaf whose last value goes is removed, and so is an internal node (other than the root) whose
+  // last child goes; nothing is collapsed upwards. Within one batch the deletes are applied
+  // before the puts. Deleting an absent key does nothing. On any failure nothing changes.
+  absl::StatusOr<VerkleApplyResult> apply(std::span<const VerkleOp> ops,
+                                          const VerkleApplyOptions& options = {});
+
+  // Reads at the head, or at a retained version.
+  absl::StatusOr<storage::TreeInfo> info() const;
+  absl::StatusOr<storage::VersionRecord> version_record(
+      std::optional<std::uint64_t> version = std::nullopt) const;
+  absl::StatusOr<RootCommitment> root(std::optional<std::uint64_t> version = std::nullopt) const;
+  // map_to_scalar_field(root) as 32 bytes little-endian (rust-verkle's root_hash).
+  absl::StatusOr<std::array<std::uint8_t, 32>> root_hash(
+      std::optional<std::uint64_t> version = std::nullopt) const;
+  absl::StatusOr<std::optional<Value32>> get(
+      const Key32& key, std::optional<std::uint64_t> version = std::nullopt) const;
+  // The node record at `node_key` (internal or leaf), for proofs and inspection; nullopt when the
+  // tree has no node there.
+  absl::StatusOr<std::optional<VerkleNode>> node(
+      const NodeKey& node_key, std::optional<std::uint64_t> version = std::nullopt) const;
+
+  absl::StatusOr<storage::TreeInfo> rollback(std::uint64_t version);
+  absl::StatusOr<storage::PruneResult> prune(std::uint64_t version, bool compact = false);
+
+ private:
+  VerkleTree(storage::Store& store, std::string name, host::ComputeBackend& backend);
+
+  storage::Store& store_;
+  const std::string name_;
+  host::ComputeBackend& backend_;
+  std::mutex writer_;  // one apply, rollback or prune at a time
+};
+
+}  // namespace arbor::verkle
