@@ -109,7 +109,6 @@ class Overlay {
   }
   void remove(const NodeKey& key) { at_.erase(key); }
   void place(const NodeKey& key, Ref ref) { at_[key] = ref; }
-  const std::unordered_map<NodeKey, Ref, NodeKeyHash>& live() const { return at_; }
 
  private:
   std::deque<WorkInternal> internals_;

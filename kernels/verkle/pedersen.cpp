@@ -117,8 +117,8 @@ namespace {
 // where the full 96 MiB set takes a second, which a one-off `arbor verkle tree-key` would pay.
 const PedersenTables& key_hash_tables() {
   static const PedersenTables tables = [] {
-    absl::StatusOr<PedersenTables> t = PedersenTables::build(
-        std::span<const Point>(crs()).first(5), PedersenTables::kDefaultWindowBits);
+    absl::StatusOr<PedersenTables> t = PedersenTables::build(std::span<const Point>(crs()).first(5),
+                                                             PedersenTables::kDefaultWindowBits);
     assert(t.ok());  // the arguments are constants
     return *std::move(t);
   }();
