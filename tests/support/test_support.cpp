@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "gtest/gtest.h"
 #include "kernels/field/bn254_fr_text.hpp"
 
 namespace arbor::testing {
@@ -92,6 +93,41 @@ CommandResult run_command(const std::string& command, const std::string& input) 
   result.err = slurp(err_path);
   std::filesystem::remove_all(dir);
   return result;
+}
+
+std::vector<std::uint8_t> bytes_from_hex(std::string_view hex) {
+  if (hex.size() >= 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) hex.remove_prefix(2);
+  std::vector<std::uint8_t> out;
+  if (hex.size() % 2 != 0) {
+    ADD_FAILURE() << "odd-length hex: " << hex;
+    return out;
+  }
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) {
+      ADD_FAILURE() << "not hex: " << hex;
+      return out;
+    }
+    out.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
+  }
+  return out;
+}
+
+std::string hex_of(std::span<const std::uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * bytes.size());
+  for (std::uint8_t b : bytes) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
+  return out;
 }
 
 }  // namespace arbor::testing

@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <random>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kernels/field/bn254_fr.hpp"
@@ -34,6 +36,12 @@ struct CommandResult {
 };
 // Runs `command` with /bin/sh, feeding `input` on stdin; captures stdout and stderr.
 CommandResult run_command(const std::string& command, const std::string& input = "");
+
+// Hex (an optional 0x, either case) to bytes; an odd length or a non-hex digit fails the current
+// test and gives what was read so far.
+std::vector<std::uint8_t> bytes_from_hex(std::string_view hex);
+// Lowercase hex, no 0x.
+std::string hex_of(std::span<const std::uint8_t> bytes);
 
 }  // namespace arbor::testing
 
