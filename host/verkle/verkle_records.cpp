@@ -56,6 +56,12 @@ Fr value_high(const Value32& value) {
   return from_bytes_le_mod_order<BandersnatchFrParams>(le);
 }
 
+Fr stem_scalar(const Stem& stem) {
+  std::uint8_t le[32] = {};
+  std::copy(stem.begin(), stem.end(), le);
+  return from_bytes_le_mod_order<BandersnatchFrParams>(le);
+}
+
 void normalize_points(std::span<Point* const> points) {
   std::vector<Fp> z(points.size()), scratch(points.size());
   for (std::size_t i = 0; i < points.size(); ++i) z[i] = points[i]->Z;

@@ -69,6 +69,8 @@ int node_key_depth(const NodeKey& key);
 // present value) at 2*(suffix%128) and hi at 2*(suffix%128)+1.
 Fr value_low_with_marker(const Value32& value);
 Fr value_high(const Value32& value);
+// The stem read as a little-endian integer: entry 1 of a leaf's polynomial.
+Fr stem_scalar(const Stem& stem);
 
 // Rewrites each point with Z = 1, with one inversion for all (encoding is then inversion-free).
 void normalize_points(std::span<Point* const> points);

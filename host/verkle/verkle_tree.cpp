@@ -31,12 +31,6 @@ struct NodeKeyHash {
   }
 };
 
-Fr stem_scalar(const Stem& stem) {
-  std::uint8_t le[32] = {};
-  std::copy(stem.begin(), stem.end(), le);
-  return from_bytes_le_mod_order<BandersnatchFrParams>(le);
-}
-
 // One distinct key of a batch whose operation changes the tree.
 struct KeyChange {
   Key32 key;

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "host/backend/compute_backend.hpp"
 #include "host/verkle/verkle_records.hpp"
+#include "host/verkle/verkle_witness.hpp"
 #include "storage/store.hpp"
 
 namespace arbor::verkle {
@@ -104,6 +105,16 @@ class VerkleTree {
   // tree has no node there.
   absl::StatusOr<std::optional<VerkleNode>> node(
       const NodeKey& node_key, std::optional<std::uint64_t> version = std::nullopt) const;
+
+  // An EIP-6800 execution witness for `keys` at the head or a retained version: the keys'
+  // values in the state diff (currentValue; newValue stays null) and the proof of them
+  // (extension statuses, other stems, commitments by path, multiproof with transcript "vt"),
+  // which go-verkle's and rust-verkle's stateless verifiers accept against root(version).
+  // Duplicates are dropped and the keys sorted, as the witness needs. Reads one store snapshot,
+  // one batched read per tree level; the proof's curve work runs on the backend.
+  // INVALID_ARGUMENT for no keys. verkle_prover.cpp.
+  absl::StatusOr<VerkleWitness> prove(std::span<const Key32> keys,
+                                      std::optional<std::uint64_t> version = std::nullopt) const;
 
   absl::StatusOr<storage::TreeInfo> rollback(std::uint64_t version);
   absl::StatusOr<storage::PruneResult> prune(std::uint64_t version, bool compact = false);

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -21,7 +24,8 @@ int fail(int code, const char* message) { return fail(code, std::string(message)
 int fail(int code, absl::string_view message) { return fail(code, std::string(message)); }
 
 absl::StatusOr<OpenedStore> open_data_dir(const std::string& data, const std::string& sync,
-                                          const std::string& backend, bool writable, bool create) {
+                                          const std::string& backend, bool writable, bool create,
+                                          bool bulk_compute) {
   OpenedStore opened;
   absl::StatusOr<storage::SyncMode> sync_mode = storage::parse_sync_mode(sync);
   if (!sync_mode.ok()) return sync_mode.status();
@@ -33,7 +37,7 @@ absl::StatusOr<OpenedStore> open_data_dir(const std::string& data, const std::st
                : storage::Store::open_read_only(data, store_options);
   if (!store.ok()) return absl::UnavailableError(std::string(store.status().message()));
   opened.store = std::move(*store);
-  if (writable) {
+  if (writable || bulk_compute) {
     absl::StatusOr<host::BackendChoice> choice = host::parse_backend_choice(backend);
     if (!choice.ok()) return choice.status();
     absl::StatusOr<std::unique_ptr<host::ComputeBackend>> made = host::make_backend(*choice);
@@ -43,6 +47,40 @@ absl::StatusOr<OpenedStore> open_data_dir(const std::string& data, const std::st
     opened.backend = host::make_cpu_backend(1);  // reads compute nothing in bulk
   }
   return opened;
+}
+
+absl::StatusOr<std::string> read_whole_input(const std::string& path) {
+  std::string bytes;
+  if (path == "-") {
+    bytes.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    if (std::cin.bad()) return absl::UnavailableError("cannot read stdin");
+    return bytes;
+  }
+  std::error_code ignored;
+  if (std::filesystem::is_directory(path, ignored)) {
+    return absl::UnavailableError(absl::StrCat("cannot read ", path, ": it is a directory"));
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return absl::UnavailableError(absl::StrCat("cannot open ", path));
+  try {
+    bytes.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+  } catch (const std::ios_base::failure&) {
+    file.setstate(std::ios::badbit);
+  }
+  if (file.bad()) return absl::UnavailableError(absl::StrCat("cannot read ", path));
+  return bytes;
+}
+
+int write_whole_output(const std::string& path, const std::string& bytes) {
+  if (path.empty() || path == "-") {
+    std::cout << bytes << std::flush;
+    return std::cout ? kExitOk : kExitFailure;
+  }
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file << bytes;
+  file.close();
+  if (!file) return fail(kExitFailure, absl::StrCat("cannot write ", path));
+  return kExitOk;
 }
 
 absl::StatusOr<std::uint64_t> version_with_label(const storage::Store& store,

@@ -45,11 +45,20 @@ struct OpenedStore {
   std::unique_ptr<storage::Store> store;
   std::unique_ptr<host::ComputeBackend> backend;
 };
-// Writable opens use `backend` ("auto", "cpu", "cuda"); read-only ones a one-thread CPU backend.
-// Only `create` may make the directory (a mistyped --data elsewhere is an error). A directory
-// that cannot be opened is UNAVAILABLE (exit 2: not the caller's request).
+// Writable opens, and read-only ones that compute in bulk (proofs), use `backend` ("auto", "cpu",
+// "cuda"); other read-only ones a one-thread CPU backend. Only `create` may make the directory (a
+// mistyped --data elsewhere is an error). A directory that cannot be opened is UNAVAILABLE (exit
+// 2: not the caller's request).
 absl::StatusOr<OpenedStore> open_data_dir(const std::string& data, const std::string& sync,
-                                          const std::string& backend, bool writable, bool create);
+                                          const std::string& backend, bool writable, bool create,
+                                          bool bulk_compute = false);
+
+// The whole of a file, or of stdin for "-"; UNAVAILABLE naming the file when it cannot be read
+// (a directory, missing, unreadable).
+absl::StatusOr<std::string> read_whole_input(const std::string& path);
+// `bytes` to the file `path` (truncated), or to stdout for "" or "-". Exit code: 0, or 2 with a
+// message when it cannot be written.
+int write_whole_output(const std::string& path, const std::string& bytes);
 // The newest retained version of `tree` labelled `label`; NOT_FOUND naming both otherwise.
 absl::StatusOr<std::uint64_t> version_with_label(const storage::Store& store,
                                                  const std::string& tree, const std::string& label);

@@ -132,18 +132,6 @@ absl::StatusOr<Fr> wire_field(const std::string& bytes, std::string_view what) {
   return value;
 }
 
-int write_output(const SmtCliOptions& options, const std::string& bytes) {
-  if (options.out.empty() || options.out == "-") {
-    std::cout << bytes << std::flush;
-    return std::cout ? kExitOk : kExitFailure;
-  }
-  std::ofstream file(options.out, std::ios::binary | std::ios::trunc);
-  file << bytes;
-  file.close();
-  if (!file) return fail(kExitFailure, absl::StrCat("cannot write ", options.out));
-  return kExitOk;
-}
-
 int run_create(const SmtCliOptions& options) {
   if (remote(options)) {
     absl::StatusOr<std::unique_ptr<rpc::ArborClient>> client = connect(options.server);
@@ -419,7 +407,7 @@ int run_prove(const SmtCliOptions& options) {
   }
   absl::StatusOr<std::string> bytes = format_proof(options, *format, proof, root);
   if (!bytes.ok()) return status_exit(bytes.status());
-  return write_output(options, *bytes);
+  return write_whole_output(options.out, *bytes);
 }
 
 int print_verdict(const SmtCliOptions& options, bool valid, const std::string& format,
@@ -440,24 +428,9 @@ int print_verdict(const SmtCliOptions& options, bool valid, const std::string& f
 int run_verify(const SmtCliOptions& options) {
   absl::StatusOr<Fr> root = parse_number(options.root, "--root");
   if (!root.ok()) return fail(kExitFailure, root.status().message());
-  std::string bytes;
-  if (options.proof == "-") {
-    bytes.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    if (std::cin.bad()) return fail(kExitFailure, "cannot read the proof from stdin");
-  } else {
-    std::error_code ignored;
-    if (std::filesystem::is_directory(options.proof, ignored)) {
-      return fail(kExitFailure, absl::StrCat("cannot read ", options.proof, ": it is a directory"));
-    }
-    std::ifstream file(options.proof, std::ios::binary);
-    if (!file) return fail(kExitFailure, absl::StrCat("cannot open ", options.proof));
-    try {
-      bytes.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-    } catch (const std::ios_base::failure&) {
-      file.setstate(std::ios::badbit);
-    }
-    if (file.bad()) return fail(kExitFailure, absl::StrCat("cannot read ", options.proof));
-  }
+  absl::StatusOr<std::string> read = read_whole_input(options.proof);
+  if (!read.ok()) return fail(kExitFailure, read.status().message());
+  const std::string& bytes = *read;
   absl::StatusOr<smt::DecodedProof> decoded = smt::decode_any_proof(bytes);
   if (!decoded.ok())
     return print_verdict(options, false, "", std::string(decoded.status().message()));

@@ -1,5 +1,7 @@
 #include "rpc/cli/verkle_command.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -7,7 +9,9 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "host/verkle/verkle_stateless.hpp"
 #include "host/verkle/verkle_tree.hpp"
+#include "host/verkle/verkle_witness.hpp"
 #include "kernels/verkle/pedersen.hpp"
 #include "nlohmann/json.hpp"
 #include "rpc/cli/cli_support.hpp"
@@ -34,6 +38,14 @@ struct VerkleCliOptions {
   bool hash = false;
   bool json = false;
   bool stats = false;
+  // prove / verify
+  std::vector<std::string> keys;
+  std::string keys_file;
+  std::string format = "json";
+  std::string out;
+  std::string root;
+  std::string post_root;
+  std::string proof;
   // tree-key
   std::string address;
   std::string tree_index;
@@ -50,9 +62,10 @@ struct OpenVerkle {
   std::unique_ptr<verkle::VerkleTree> tree;
 };
 
-absl::StatusOr<OpenVerkle> open_tree(const VerkleCliOptions& options, bool writable, bool create) {
+absl::StatusOr<OpenVerkle> open_tree(const VerkleCliOptions& options, bool writable, bool create,
+                                     bool bulk_compute = false) {
   absl::StatusOr<OpenedStore> opened =
-      open_data_dir(options.data, options.sync, options.backend, writable, create);
+      open_data_dir(options.data, options.sync, options.backend, writable, create, bulk_compute);
   if (!opened.ok()) return opened.status();
   absl::StatusOr<std::unique_ptr<verkle::VerkleTree>> tree =
       create ? verkle::VerkleTree::create(*opened->store, options.tree,
@@ -218,6 +231,106 @@ int run_prune(const VerkleCliOptions& options) {
   return kExitOk;
 }
 
+// The keys to prove: the arguments, then --keys-file (one key per line; blank lines, # comments
+// and CRLF are fine). A bad key is named (by line for the file) and nothing is proved.
+int collect_keys(const VerkleCliOptions& options, std::vector<verkle::Key32>& keys) {
+  for (const std::string& text : options.keys) {
+    absl::StatusOr<verkle::Key32> key = parse_bytes32(text, "key");
+    if (!key.ok()) return fail(kExitRejected, key.status().message());
+    keys.push_back(*key);
+  }
+  if (!options.keys_file.empty()) {
+    absl::StatusOr<std::string> text = read_whole_input(options.keys_file);
+    if (!text.ok()) return fail(kExitFailure, text.status().message());
+    std::size_t line_number = 0;
+    for (std::string_view rest = *text; !rest.empty();) {
+      const std::size_t end = std::min(rest.find('\n'), rest.size());
+      std::string_view line = rest.substr(0, end);
+      rest.remove_prefix(std::min(end + 1, rest.size()));
+      ++line_number;
+      if (const std::size_t hash = line.find('#'); hash != std::string_view::npos) {
+        line = line.substr(0, hash);
+      }
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.remove_suffix(1);
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) line.remove_prefix(1);
+      if (line.empty()) continue;
+      absl::StatusOr<verkle::Key32> key = parse_bytes32(line, "key");
+      if (!key.ok()) {
+        return fail(kExitRejected, absl::StrCat(options.keys_file, ": line ", line_number, ": ",
+                                                std::string(key.status().message())));
+      }
+      keys.push_back(*key);
+    }
+  }
+  if (keys.empty()) return fail(kExitRejected, "prove needs at least one KEY or --keys-file");
+  return kExitOk;
+}
+
+int run_prove(const VerkleCliOptions& options) {
+  if (options.format != "json" && options.format != "binary") {
+    return fail(kExitRejected, absl::StrCat("--format must be json or binary, not \"", options.format, "\""));
+  }
+  std::vector<verkle::Key32> keys;
+  if (int collected = collect_keys(options, keys); collected != kExitOk) return collected;
+  absl::StatusOr<OpenVerkle> opened = open_tree(options, false, false, /*bulk_compute=*/true);
+  if (!opened.ok()) return status_exit(opened.status());
+  absl::StatusOr<std::uint64_t> version = chosen_version(*opened, options.version, options.at_label);
+  if (!version.ok()) return status_exit(version.status());
+  absl::StatusOr<verkle::VerkleWitness> witness = opened->tree->prove(keys, *version);
+  if (!witness.ok()) return status_exit(witness.status());
+  const std::string bytes = options.format == "json" ? verkle::witness_to_json(*witness) + "\n"
+                                                     : verkle::witness_to_binary(*witness);
+  return write_whole_output(options.out, bytes);
+}
+
+int run_verify(const VerkleCliOptions& options) {
+  absl::StatusOr<verkle::RootCommitment> root = parse_bytes32(options.root, "--root");
+  if (!root.ok()) return fail(kExitFailure, root.status().message());
+  std::optional<verkle::RootCommitment> post_root;
+  if (!options.post_root.empty()) {
+    absl::StatusOr<verkle::RootCommitment> parsed = parse_bytes32(options.post_root, "--post-root");
+    if (!parsed.ok()) return fail(kExitFailure, parsed.status().message());
+    post_root = *parsed;
+  }
+  absl::StatusOr<std::string> bytes = read_whole_input(options.proof);
+  if (!bytes.ok()) return fail(kExitFailure, bytes.status().message());
+  auto invalid = [&](absl::string_view reason) {
+    if (options.json) {
+      std::cout << nlohmann::json{{"valid", false}, {"reason", std::string(reason)}}.dump() << "\n";
+    }
+    return fail(kExitRejected, absl::StrCat("invalid: ", std::string(reason)));
+  };
+  absl::StatusOr<verkle::VerkleWitness> witness = verkle::parse_witness(*bytes);
+  if (!witness.ok()) return invalid(witness.status().message());
+  absl::StatusOr<host::BackendChoice> choice = host::parse_backend_choice(options.backend);
+  if (!choice.ok()) return fail(kExitFailure, choice.status().message());
+  absl::StatusOr<std::unique_ptr<host::ComputeBackend>> backend = host::make_backend(*choice);
+  if (!backend.ok()) return status_exit(backend.status());
+  verkle::StatelessOptions stateless;
+  stateless.expected_post_root = post_root;
+  absl::StatusOr<verkle::StatelessResult> result =
+      verkle::verify_witness(**backend, *root, *witness, stateless);
+  if (absl::IsInvalidArgument(result.status())) return invalid(result.status().message());
+  if (!result.ok()) return fail(kExitFailure, result.status().message());
+  if (options.json) {
+    nlohmann::json out{{"valid", true},
+                       {"format", bytes->rfind("AVW1", 0) == 0 ? "binary" : "json"},
+                       {"stems", result->stems},
+                       {"keys", result->keys},
+                       {"present", result->present_keys},
+                       {"openings", result->openings},
+                       {"commitments", result->commitments}};
+    if (result->post_root) out["post_root"] = hex(*result->post_root);
+    std::cout << out.dump() << "\n";
+    return kExitOk;
+  }
+  std::cout << "valid: " << result->keys << " keys (" << result->present_keys << " present) in "
+            << result->stems << " stems, " << result->openings << " openings";
+  if (result->post_root) std::cout << "; post-state root " << hex(*result->post_root);
+  std::cout << "\n";
+  return kExitOk;
+}
+
 // TREE_INDEX: a decimal or 0x-hex integer below 2^256, as 32 bytes little-endian.
 absl::StatusOr<std::array<std::uint8_t, 32>> parse_tree_index(std::string_view text) {
   std::array<std::uint8_t, 32> le{};
@@ -357,6 +470,35 @@ void add_verkle_command(CLI::App& app, int& exit_code) {
   prune->add_option("version", options->target_version, "The new oldest version")->required();
   prune->add_flag("--compact", options->compact, "Also compact, returning the space now");
   prune->callback(run(run_prune));
+
+  CLI::App* prove = verkle->add_subcommand(
+      "prove",
+      "Print an EIP-6800 execution witness for the keys: their values (stateDiff) and the Verkle "
+      "multiproof (go-verkle JSON, or Arbor's binary form), verifiable against the version's root");
+  add_tree_options(prove, *options);
+  add_read_options(prove, *options);
+  prove->add_option("keys", options->keys, "Key(s), 32 bytes of hex");
+  prove->add_option("--keys-file", options->keys_file,
+                    "Also prove the keys in this file, one per line ('-' = stdin)");
+  prove->add_option("--format", options->format, "json or binary")->capture_default_str();
+  prove->add_option("--out", options->out, "Write the witness here (default: stdout)");
+  prove->add_option("--backend", options->backend, "Compute backend: auto, cpu or cuda")
+      ->capture_default_str();
+  prove->callback(run(run_prove));
+
+  CLI::App* verify = verkle->add_subcommand(
+      "verify",
+      "Check an execution witness (JSON or binary, detected) against a pre-state root, with no "
+      "tree: exit 0 valid, 1 invalid (the reason on stderr), 2 could not run");
+  verify->add_option("--root", options->root, "The pre-state root (32-byte compressed, hex)")
+      ->required();
+  verify->add_option("--proof", options->proof, "Witness file ('-' = stdin)")->required();
+  verify->add_option("--post-root", options->post_root,
+                     "Also apply the witness's newValues and require this post-state root");
+  verify->add_option("--backend", options->backend, "Compute backend: auto, cpu or cuda")
+      ->capture_default_str();
+  verify->add_flag("--json", options->json, "Print JSON");
+  verify->callback(run(run_verify));
 
   CLI::App* tree_key = verkle->add_subcommand(
       "tree-key",

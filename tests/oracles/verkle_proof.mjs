@@ -21,8 +21,10 @@
 // scalar: 32 bytes LITTLE-endian, < n = 0x1cfb69d4...76e7e1 (Bandersnatch order); larger is rejected.
 // point: 32 bytes compressed (big-endian x*sign(y), as serializeCommitment gives; identity = 32 zero
 // bytes). Only the length is checked here: the wasm decides whether it decodes.
-// ms: wall time of that one wasm call, JS-side serialization included (n x 8 257 bytes for createProof);
-// the first call in a process pays one-time warm-up, so use `bench` for timings.
+// ms: wall time of that one wasm call (Context.createProof / verifyProof on the serialized input, which
+// is built before the clock starts; n x 8 257 bytes for createProof). The first call after
+// instantiation is slower (createProof: +15 ms at 1 opening, +0.5 s at 2 000, as wasm memory grows;
+// verifyExecutionWitnessPreState: ~240 ms instead of ~60), so use `bench` for timings.
 //
 // Usage (REQUEST is a JSON file; one JSON object goes to stdout):
 //   node verkle_proof.mjs create REQUEST.json
@@ -59,7 +61,8 @@ const hex = (b) => Buffer.from(b).toString("hex");
 function bytes(s, n, what) {
   const h = typeof s === "string" && s.startsWith("0x") ? s.slice(2) : s;
   if (typeof h !== "string" || h.length !== 2 * n || !/^[0-9a-fA-F]*$/.test(h))
-    throw new Error(`${what}: expected ${n} bytes of hex, got ${JSON.stringify(s)}`);
+    throw new Error(`${what}: expected ${n} bytes of hex, got ${typeof s === "string" && s.length > 80
+      ? `${s.length} characters: ${JSON.stringify(s.slice(0, 40))}...` : JSON.stringify(s)}`);
   return new Uint8Array(Buffer.from(h, "hex"));
 }
 const leInt = (b) => BigInt("0x" + (hex(Uint8Array.from(b).reverse()) || "0"));
