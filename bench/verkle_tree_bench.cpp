@@ -12,6 +12,7 @@
 
 #include "absl/strings/escaping.h"
 #include "bench/bench_support.hpp"
+#include "bench/verkle_bench_tree.hpp"
 #include "benchmark/benchmark.h"
 #include "host/verkle/verkle_tree.hpp"
 #include "kernels/verkle/pedersen.hpp"
@@ -24,70 +25,18 @@ using arbor::bench::or_die;
 
 arbor::host::ComputeBackend& backend() { return arbor::bench::bench_backend(); }
 
-Key32 random_bytes(std::mt19937_64& rng) {
-  Key32 out;
-  for (std::size_t i = 0; i < out.size(); i += 8) {
-    const std::uint64_t word = rng();
-    for (std::size_t b = 0; b < 8; ++b) out[i + b] = static_cast<std::uint8_t>(word >> (8 * b));
-  }
-  return out;
-}
+using arbor::bench::random_bytes32;
+using BenchTree = arbor::bench::VerkleBenchTree;
 
-struct BenchTree {
-  std::filesystem::path dir;
-  std::unique_ptr<arbor::storage::Store> store;
-  std::unique_ptr<VerkleTree> tree;
-  std::vector<Key32> keys;  // a sample of the keys in the tree
-  std::mt19937_64 rng{20261121};
-  ~BenchTree() {
-    tree.reset();
-    store.reset();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
-  }
-};
-
-// Closed by main() before exit: a RocksDB database must not outlive RocksDB's own statics.
-std::map<std::int64_t, std::unique_ptr<BenchTree>>& trees() {
-  static std::map<std::int64_t, std::unique_ptr<BenchTree>> instance;
-  return instance;
-}
-
-BenchTree& tree_of(std::int64_t keys) {
-  auto& slot = trees()[keys];
-  if (slot) return *slot;
-  slot = std::make_unique<BenchTree>();
-  slot->dir = arbor::bench::make_bench_dir("arbor-verkle-bench");
-  arbor::storage::StoreOptions options;
-  options.sync = arbor::storage::SyncMode::kNone;  // loading; the timed batches commit the same way
-  slot->store = or_die(arbor::storage::Store::open(slot->dir, options), "opening the store");
-  slot->tree = or_die(VerkleTree::create(*slot->store, "bench", {}, backend()), "create");
-  (void)default_pedersen_tables();  // built once, not charged to the first batch
-  const auto started = std::chrono::steady_clock::now();
-  constexpr std::int64_t kChunk = 100000;
-  for (std::int64_t done = 0; done < keys; done += kChunk) {
-    std::vector<VerkleOp> ops;
-    for (std::int64_t i = done; i < std::min(keys, done + kChunk); ++i) {
-      const Key32 key = random_bytes(slot->rng);
-      if (slot->keys.size() < 100000) slot->keys.push_back(key);
-      ops.push_back(VerkleOp::put(key, random_bytes(slot->rng)));
-    }
-    or_die(slot->tree->apply(ops), "preload");
-  }
-  fprintf(stderr, "verkle_tree_bench: built a %lld-key tree in %.1f s on %s\n",
-          static_cast<long long>(keys),
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
-          backend().description().c_str());
-  return *slot;
-}
+BenchTree& tree_of(std::int64_t keys) { return arbor::bench::verkle_bench_tree(keys, backend()); }
 
 // Half updates of present keys, half new keys (each on its own stem).
 std::vector<VerkleOp> mixed_batch(BenchTree& bench, std::int64_t size) {
   std::vector<VerkleOp> ops;
   ops.reserve(size);
   for (std::int64_t i = 0; i < size; ++i) {
-    const Key32 key = i % 2 ? bench.keys[bench.rng() % bench.keys.size()] : random_bytes(bench.rng);
-    ops.push_back(VerkleOp::put(key, random_bytes(bench.rng)));
+    const Key32 key = i % 2 ? bench.keys[bench.rng() % bench.keys.size()] : random_bytes32(bench.rng);
+    ops.push_back(VerkleOp::put(key, random_bytes32(bench.rng)));
   }
   return ops;
 }
@@ -206,6 +155,6 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  trees().clear();
+  arbor::bench::verkle_bench_trees().clear();
   return 0;
 }

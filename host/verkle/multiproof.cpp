@@ -228,9 +228,10 @@ absl::Status multiproof_verify(host::ComputeBackend& backend, Transcript& transc
     g2_t = add(g2_t, mul(helper, o.y));
     r_pow = mul(r_pow, r);
   }
-  // E over the commitments, in parallel chunks (each a serial Pippenger), summed in chunk order.
+  // E over the commitments, in parallel chunks (each a serial Pippenger), summed in chunk order;
+  // the chunking depends on the input only, so the sum is the same on any machine.
   const std::size_t n = commitments.size();
-  constexpr std::size_t kChunk = 256;
+  const std::size_t kChunk = 256;
   const std::size_t chunks = (n + kChunk - 1) / kChunk;
   std::vector<Point> partial(chunks);
   tbb::parallel_for(std::size_t{0}, chunks, [&](std::size_t c) {

@@ -169,8 +169,8 @@ absl::Status load(const storage::TreeView& view, std::span<const Key32> keys, Pr
 
 }  // namespace
 
-absl::StatusOr<VerkleWitness> VerkleTree::prove(std::span<const Key32> keys_in,
-                                                std::optional<std::uint64_t> version) const {
+absl::StatusOr<VerkleTree::ProofInputs> VerkleTree::proof_inputs(
+    std::span<const Key32> keys_in, std::optional<std::uint64_t> version) const {
   if (keys_in.empty()) return absl::InvalidArgumentError("prove: no keys");
   std::vector<Key32> keys(keys_in.begin(), keys_in.end());
   std::sort(keys.begin(), keys.end());
@@ -221,11 +221,8 @@ absl::StatusOr<VerkleWitness> VerkleTree::prove(std::span<const Key32> keys_in,
     polys[p].commitment = encoded[p];
     polys[p].f = tree.polynomial(refs[p]);
   }
-  Transcript transcript(kTreeTranscriptLabel);
-  absl::StatusOr<Multiproof> proof = multiproof_prove(backend_, transcript, polys, openings);
-  if (!proof.ok()) return proof.status();
-
-  VerkleWitness witness;
+  ProofInputs inputs;
+  VerkleWitness& witness = inputs.witness;
   for (std::size_t k = 0; k < keys.size(); ++k) {
     if (k == 0 || !std::equal(keys[k].begin(), keys[k].begin() + kStemBytes, keys[k - 1].begin())) {
       StemDiff diff;
@@ -239,8 +236,22 @@ absl::StatusOr<VerkleWitness> VerkleTree::prove(std::span<const Key32> keys_in,
   for (const CommitmentRef& ref : derived->commitments_by_path) {
     witness.commitments_by_path.push_back(encoded[poly_of.at({ref.node, ref.part})]);
   }
-  witness.set_multiproof(encode_multiproof(*proof));
-  return witness;
+  inputs.keys = std::move(keys);
+  inputs.polys = std::move(polys);
+  inputs.openings = std::move(openings);
+  return inputs;
+}
+
+absl::StatusOr<VerkleWitness> VerkleTree::prove(std::span<const Key32> keys,
+                                                std::optional<std::uint64_t> version) const {
+  absl::StatusOr<ProofInputs> inputs = proof_inputs(keys, version);
+  if (!inputs.ok()) return inputs.status();
+  Transcript transcript(kTreeTranscriptLabel);
+  absl::StatusOr<Multiproof> proof =
+      multiproof_prove(backend_, transcript, inputs->polys, inputs->openings);
+  if (!proof.ok()) return proof.status();
+  inputs->witness.set_multiproof(encode_multiproof(*proof));
+  return std::move(inputs->witness);
 }
 
 }  // namespace arbor::verkle

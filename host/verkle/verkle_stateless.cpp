@@ -419,9 +419,15 @@ absl::StatusOr<StatelessResult> verify_witness(host::ComputeBackend& backend,
   std::vector<CommitmentRef> order;
   order.reserve(needed.size());
   for (const auto& [path, ref] : needed) order.push_back(ref);
+  // Decoded in parallel chunks, one batched inversion per chunk.
   std::vector<absl::StatusOr<Point>> decoded(order.size(), absl::UnknownError("not decoded"));
-  tbb::parallel_for(std::size_t{0}, order.size(),
-                    [&](std::size_t i) { decoded[i] = deserialize(w.commitments_by_path[i]); });
+  constexpr std::size_t kDecodeChunk = 64;
+  tbb::parallel_for(std::size_t{0}, (order.size() + kDecodeChunk - 1) / kDecodeChunk, [&](std::size_t c) {
+    const std::size_t begin = c * kDecodeChunk, len = std::min(kDecodeChunk, order.size() - begin);
+    std::vector<absl::StatusOr<Point>> part =
+        batch_deserialize(std::span(w.commitments_by_path).subspan(begin, len));
+    std::move(part.begin(), part.end(), decoded.begin() + static_cast<std::ptrdiff_t>(begin));
+  });
   for (std::size_t i = 0; i < order.size(); ++i) {
     if (!decoded[i].ok()) {
       return reject(absl::StrCat("commitmentsByPath[", i, "]: ", decoded[i].status().message()));

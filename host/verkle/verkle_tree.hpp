@@ -116,6 +116,18 @@ class VerkleTree {
   absl::StatusOr<VerkleWitness> prove(std::span<const Key32> keys,
                                       std::optional<std::uint64_t> version = std::nullopt) const;
 
+  // What prove() hands the multiproof prover, and the witness without its multiproof: the tree
+  // part of a proof, apart from its math (benchmarks and differential tests time or replay the
+  // math alone).
+  struct ProofInputs {
+    std::vector<Key32> keys;  // sorted, distinct
+    std::vector<ProverPolynomial> polys;
+    std::vector<ProverOpening> openings;
+    VerkleWitness witness;  // multiproof bytes left zero
+  };
+  absl::StatusOr<ProofInputs> proof_inputs(std::span<const Key32> keys,
+                                           std::optional<std::uint64_t> version = std::nullopt) const;
+
   absl::StatusOr<storage::TreeInfo> rollback(std::uint64_t version);
   absl::StatusOr<storage::PruneResult> prune(std::uint64_t version, bool compact = false);
 

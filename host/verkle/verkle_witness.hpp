@@ -29,7 +29,10 @@
 //   | depthExtensionPresent (one byte per stem, so no count) | u32 otherStems | stems (31 each)
 //   | u32 commitmentsByPath | points (32 each) | multiproof (576: D | L[8] | R[8] | a, a LE).
 //   Exact length: trailing or missing bytes are errors; counts are checked against the bytes left
-//   before anything is allocated, so a hostile count costs nothing.
+//   before anything is allocated, so a hostile count costs nothing. Only JSON can carry a status
+//   count that differs from the stem count; such a witness is written with every status byte
+//   0xff (status 7, which the verifier rejects), so it stays invalid. parentStateRoot is not
+//   carried.
 #pragma once
 
 #include <array>

@@ -26,13 +26,8 @@ std::vector<std::array<std::uint8_t, 32>> batch_serialize(std::span<const Point>
 
 namespace {
 
-absl::StatusOr<Point> decode(std::span<const std::uint8_t> bytes, bool check_subgroup) {
-  if (bytes.size() != 32) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "banderwagon point: expected 32 bytes (compressed, big-endian), got ", bytes.size()));
-  }
-  Point p;
-  switch (decode_point(bytes.data(), check_subgroup, p)) {
+absl::StatusOr<Point> decode_result(DecodeStatus status, const Point& p) {
+  switch (status) {
     case DecodeStatus::kOk:
       return p;
     case DecodeStatus::kNotCanonical:
@@ -48,10 +43,55 @@ absl::StatusOr<Point> decode(std::span<const std::uint8_t> bytes, bool check_sub
   return absl::InternalError("banderwagon point: unknown decode status");
 }
 
+absl::StatusOr<Point> decode(std::span<const std::uint8_t> bytes, bool check_subgroup) {
+  if (bytes.size() != 32) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "banderwagon point: expected 32 bytes (compressed, big-endian), got ", bytes.size()));
+  }
+  Point p;
+  const DecodeStatus status = decode_point(bytes.data(), check_subgroup, p);
+  return decode_result(status, p);
+}
+
 }  // namespace
 
 absl::StatusOr<Point> deserialize(std::span<const std::uint8_t> bytes) {
   return decode(bytes, /*check_subgroup=*/true);
+}
+
+std::vector<absl::StatusOr<Point>> batch_deserialize(
+    std::span<const std::array<std::uint8_t, 32>> encoded) {
+  // decode_point with the 1 - d x^2 denominators inverted together.
+  const std::size_t n = encoded.size();
+  std::vector<Fp> x(n), num(n), den(n), scratch(n);
+  std::vector<bool> canonical(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    canonical[i] = from_bytes_be(encoded[i].data(), x[i]);
+    if (!canonical[i]) x[i] = Fp::zero();
+    const Fp x2 = square(x[i]);
+    num[i] = sub(Fp::one(), mul_by_a(x2));
+    den[i] = sub(Fp::one(), mul(curve_d(), x2));  // never 0: d is not a square
+  }
+  batch_inverse(den.data(), n, scratch.data());
+  std::vector<absl::StatusOr<Point>> out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    Point p;
+    DecodeStatus status = DecodeStatus::kOk;
+    Fp y;
+    if (!canonical[i]) {
+      status = DecodeStatus::kNotCanonical;
+    } else if (!sqrt(mul(num[i], den[i]), y)) {
+      status = DecodeStatus::kNotOnCurve;
+    } else if (legendre(num[i]) != 1) {
+      status = DecodeStatus::kNotInSubgroup;
+    } else {
+      if (!is_lexicographically_largest(y)) y = neg(y);
+      p = Point{x[i], y, mul(x[i], y), Fp::one()};
+    }
+    out.push_back(decode_result(status, p));
+  }
+  return out;
 }
 
 absl::StatusOr<Point> deserialize_trusted(std::span<const std::uint8_t> bytes) {

@@ -268,6 +268,10 @@ std::vector<std::array<std::uint8_t, 32>> batch_serialize(std::span<const Point>
 // Untrusted input (proofs, requests): checks length, x < p, on the curve and in the subgroup;
 // INVALID_ARGUMENT with a message naming what failed otherwise.
 absl::StatusOr<Point> deserialize(std::span<const std::uint8_t> bytes);
+// Many untrusted points, as deserialize() would decode each, with one field inversion for all
+// (decoding is a square root, a Legendre symbol and an inversion: the batch saves about a third).
+std::vector<absl::StatusOr<Point>> batch_deserialize(
+    std::span<const std::array<std::uint8_t, 32>> encoded);
 // The store's own records: same decoding without the subgroup test.
 absl::StatusOr<Point> deserialize_trusted(std::span<const std::uint8_t> bytes);
 

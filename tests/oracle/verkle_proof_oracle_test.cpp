@@ -22,6 +22,7 @@
 #include "nlohmann/json.hpp"
 #include "storage/store.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/verkle_keys.hpp"
 
 namespace arbor::verkle {
 namespace {
@@ -151,34 +152,6 @@ TEST(VerkleProofOracle, RawMultiproofsEqualRustVerkleAndVerifyBothWays) {
 
 // ---- execution witnesses from our trees ---------------------------------------------------------
 
-Key32 random_key(std::mt19937_64& rng, const std::vector<Key32>& near) {
-  Key32 k;
-  for (auto& b : k) b = static_cast<std::uint8_t>(rng());
-  if (!near.empty() && rng() % 3 == 0) {
-    const Key32& base = near[rng() % near.size()];
-    std::copy_n(base.begin(), rng() % 4 == 0 ? 31 : 1 + rng() % 3, k.begin());
-  }
-  return k;
-}
-
-// Present keys, absent suffixes of present stems, stems in empty slots, stems meeting another
-// stem's leaf, and absent stems next to present ones in the same leaf group.
-std::vector<Key32> probe_keys(std::mt19937_64& rng, const std::vector<Key32>& present, std::size_t n) {
-  std::vector<Key32> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    Key32 k = present.empty() ? random_key(rng, {}) : present[rng() % present.size()];
-    switch (rng() % 5) {
-      case 0: break;
-      case 1: k[31] = static_cast<std::uint8_t>(rng()); break;
-      case 2: k = random_key(rng, {}); break;
-      case 3: for (int b = 2; b < 31; ++b) k[b] = static_cast<std::uint8_t>(rng()); break;
-      case 4: k[30] ^= 1; break;
-    }
-    out.push_back(k);
-  }
-  return out;
-}
-
 TEST(VerkleProofOracle, RustVerkleAcceptsOurWitnessesAndRejectsTamperedOnes) {
   std::mt19937_64 rng = testing::seeded_rng("VerkleProofOracleWitness");
   testing::TempDir dir("verkle-witness-oracle");
@@ -198,7 +171,7 @@ TEST(VerkleProofOracle, RustVerkleAcceptsOurWitnessesAndRejectsTamperedOnes) {
     std::vector<Key32> present;
     std::vector<VerkleOp> ops;
     for (std::size_t i = 0; i < size; ++i) {
-      present.push_back(random_key(rng, present));
+      present.push_back(testing::random_verkle_key(rng, present));
       Value32 v;
       for (auto& b : v) b = static_cast<std::uint8_t>(rng());
       if (rng() % 10 == 0) v = Value32{};
@@ -210,7 +183,7 @@ TEST(VerkleProofOracle, RustVerkleAcceptsOurWitnessesAndRejectsTamperedOnes) {
     auto root = (*tree)->root();
     ASSERT_TRUE(root.ok());
     for (std::size_t n : {1u, 12u, 200u}) {
-      auto w = (*tree)->prove(probe_keys(rng, present, n));
+      auto w = (*tree)->prove(testing::probe_verkle_keys(rng, present, n));
       ASSERT_TRUE(w.ok()) << w.status();
       ASSERT_TRUE(verify_witness(backend(), *root, *w).ok());
       add_case(*root, *w, true, absl::StrCat("size ", size, ", ", n, " keys"));

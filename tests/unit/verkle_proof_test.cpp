@@ -16,6 +16,7 @@
 #include "host/verkle/verkle_witness.hpp"
 #include "storage/store.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/verkle_keys.hpp"
 
 namespace arbor::verkle {
 namespace {
@@ -265,41 +266,11 @@ TEST(VerkleWitnessVectors, WrongRootAndEveryTamperingAreRejected) {
 
 // ---- random trees -------------------------------------------------------------------------------
 
-Key32 random_key(std::mt19937_64& rng, const std::vector<Key32>& near) {
-  Key32 k;
-  for (auto& b : k) b = static_cast<std::uint8_t>(rng());
-  if (!near.empty() && rng() % 2 == 0) {
-    // Share 1..4 leading bytes (or the whole stem) with an existing key.
-    const Key32& base = near[rng() % near.size()];
-    const std::size_t shared = rng() % 3 == 0 ? 31 : 1 + rng() % 4;
-    std::copy_n(base.begin(), shared, k.begin());
-  }
-  return k;
-}
-
 Value32 random_value(std::mt19937_64& rng) {
   Value32 v;
   for (auto& b : v) b = static_cast<std::uint8_t>(rng());
   if (rng() % 8 == 0) v = Value32{};  // a written zero is a value
   return v;
-}
-
-// Keys to prove: present ones, absent suffixes of present stems, random absent stems (empty
-// slots or other stems' leaves), and stems sharing a long prefix with present ones.
-std::vector<Key32> probe_keys(std::mt19937_64& rng, const std::vector<Key32>& present, std::size_t n) {
-  std::vector<Key32> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    Key32 k = present.empty() ? random_key(rng, {}) : present[rng() % present.size()];
-    switch (rng() % 5) {
-      case 0: break;                                                // present
-      case 1: k[31] = static_cast<std::uint8_t>(rng()); break;      // maybe-absent suffix
-      case 2: k = random_key(rng, {}); break;                       // absent stem, anywhere
-      case 3: for (int b = 2; b < 31; ++b) k[b] = static_cast<std::uint8_t>(rng()); break;
-      case 4: k[30] ^= 1; break;                                    // meets the leaf of k's stem
-    }
-    out.push_back(k);
-  }
-  return out;
 }
 
 TEST_F(VerkleProofTest, RandomTreesEveryCaseVerifiesAndTamperingIsRejected) {
@@ -310,7 +281,7 @@ TEST_F(VerkleProofTest, RandomTreesEveryCaseVerifiesAndTamperingIsRejected) {
   {
     auto root = t->root();
     ASSERT_TRUE(root.ok());
-    const std::vector<Key32> keys = probe_keys(rng, {}, 5);
+    const std::vector<Key32> keys = testing::probe_verkle_keys(rng, {}, 5);
     auto w = t->prove(keys);
     ASSERT_TRUE(w.ok()) << w.status();
     EXPECT_TRUE(verify_witness(backend(), *root, *w).ok());
@@ -320,7 +291,7 @@ TEST_F(VerkleProofTest, RandomTreesEveryCaseVerifiesAndTamperingIsRejected) {
   for (int batch = 1; batch <= 4; ++batch) {
     std::vector<VerkleOp> ops;
     for (int i = 0; i < 300; ++i) {
-      const Key32 k = random_key(rng, present);
+      const Key32 k = testing::random_verkle_key(rng, present);
       const Value32 v = random_value(rng);
       ops.push_back(VerkleOp::put(k, v));
       present.push_back(k);
@@ -330,7 +301,7 @@ TEST_F(VerkleProofTest, RandomTreesEveryCaseVerifiesAndTamperingIsRejected) {
     ASSERT_TRUE(applied.ok()) << applied.status();
     roots[batch] = applied->root;
     for (std::size_t n : {1u, 7u, 60u}) {
-      const std::vector<Key32> keys = probe_keys(rng, present, n);
+      const std::vector<Key32> keys = testing::probe_verkle_keys(rng, present, n);
       auto w = t->prove(keys);
       ASSERT_TRUE(w.ok()) << w.status();
       auto checked = verify_witness(backend(), applied->root, *w);
@@ -371,7 +342,7 @@ TEST_F(VerkleProofTest, RandomTreesEveryCaseVerifiesAndTamperingIsRejected) {
     }
   }
   // Older versions still prove against their own roots, not the head's.
-  const std::vector<Key32> keys = probe_keys(rng, present, 40);
+  const std::vector<Key32> keys = testing::probe_verkle_keys(rng, present, 40);
   auto old = t->prove(keys, 2);
   ASSERT_TRUE(old.ok()) << old.status();
   EXPECT_TRUE(verify_witness(backend(), roots[2], *old).ok());
@@ -385,7 +356,7 @@ TEST_F(VerkleProofTest, PostStateRootOfInsertsUpdatesAndSplits) {
   std::vector<Key32> present;
   std::vector<VerkleOp> first;
   for (int i = 0; i < 400; ++i) {
-    const Key32 k = random_key(rng, present);
+    const Key32 k = testing::random_verkle_key(rng, present);
     present.push_back(k);
     first.push_back(VerkleOp::put(k, random_value(rng)));
   }
@@ -399,7 +370,7 @@ TEST_F(VerkleProofTest, PostStateRootOfInsertsUpdatesAndSplits) {
   for (int round = 0; round < 4; ++round) {
     // A block: writes to present keys, new suffixes, new stems in empty slots and next to
     // other stems' leaves (splits), several new stems in one slot.
-    const std::vector<Key32> written = probe_keys(rng, present, 40);
+    const std::vector<Key32> written = testing::probe_verkle_keys(rng, present, 40);
     auto pre = t->prove(written);
     ASSERT_TRUE(pre.ok());
     auto head = t->info();
