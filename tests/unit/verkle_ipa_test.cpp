@@ -75,6 +75,92 @@ nlohmann::json jsign(const std::string& name) {
                             "crypto" / name)["testData"];
 }
 
+// A decimal integer below 2^256 as little-endian limbs.
+void decimal_limbs(const std::string& text, std::uint64_t (&limbs)[4]) {
+  for (auto& l : limbs) l = 0;
+  for (char c : text) {
+    unsigned __int128 carry = static_cast<unsigned>(c - '0');
+    for (auto& l : limbs) {
+      const unsigned __int128 v = static_cast<unsigned __int128>(l) * 10 + carry;
+      l = static_cast<std::uint64_t>(v);
+      carry = v >> 64;
+    }
+  }
+}
+
+Fr fr_from_decimal(const std::string& text) {
+  std::uint64_t limbs[4];
+  decimal_limbs(text, limbs);
+  return from_canonical_limbs<BandersnatchFrParams>(limbs);
+}
+
+Fp fp_from_be_hex(const std::string& hex) {
+  Fp out;
+  EXPECT_TRUE(from_bytes_be(bytes_from_hex(hex).data(), out)) << hex;
+  return out;
+}
+
+// ---- jsign's crypto vectors 001-008 (points and commitments; 009-012 are with the proofs) -------
+
+TEST(VerkleJsignVectors, CommitmentMapToFieldAndSerialization) {
+  {
+    const nlohmann::json v = jsign("001_vector_commitment.json");
+    std::vector<Fr> scalars;
+    for (const auto& d : v["scalars"]) scalars.push_back(fr_from_decimal(d.get<std::string>()));
+    ASSERT_EQ(scalars.size(), 256u);
+    EXPECT_EQ("0x" + hex_of(serialize(*default_pedersen_tables().commit(scalars))),
+              v["serializedCommitment"].get<std::string>());
+  }
+  {
+    const nlohmann::json v = jsign("002_map_to_field_element.json");
+    absl::StatusOr<Point> p = deserialize(json_bytes(v["serializedPoint"]));
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(map_to_scalar_field(*p), fr_from_decimal(v["fieldElement"].get<std::string>()));
+  }
+  {
+    const nlohmann::json v = jsign("003_serialize_lexicographically_highest.json");
+    const Point p = from_affine({fp_from_be_hex(v["serializedXCoordinate"]),
+                                 fp_from_be_hex(v["serializedYCoordinate"])});
+    ASSERT_TRUE(is_on_curve(p));
+    EXPECT_EQ("0x" + hex_of(serialize(p)), v["expectedSerializedPoint"].get<std::string>());
+  }
+  {
+    // (x, y) with y the smaller root: its compressed form is -x, and decoding x gives the other y.
+    const nlohmann::json v = jsign("004_deserialize_lexicographically_lowest.json");
+    const Fp x = fp_from_be_hex(v["serializedXCoordinate"]);
+    const Fp y_low = fp_from_be_hex(v["serializedYCoordinate"]);
+    ASSERT_TRUE(is_on_curve(from_affine({x, y_low})));
+    EXPECT_NE(serialize(from_affine({x, y_low})), to_bytes_be(x));
+    absl::StatusOr<Point> decoded = deserialize(to_bytes_be(x));
+    ASSERT_TRUE(decoded.ok());
+    EXPECT_EQ(to_affine(*decoded).y, neg(y_low));
+  }
+}
+
+TEST(VerkleJsignVectors, BadPointsAreRejectedWithTheirReason) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"005_deserialize_point_not_in_curve.json", "not the x-coordinate of a point"},
+      {"006_deserialize_point_not_in_subgroup.json", "not in the prime-order subgroup"},
+      {"007_deserialize_point_x_bigger_than_field.json", "not below the field modulus"}};
+  for (const auto& [file, reason] : cases) {
+    const std::vector<std::uint8_t> bytes = json_bytes(jsign(file)["serializedPoint"]);
+    const absl::Status single = deserialize(bytes).status();
+    EXPECT_TRUE(absl::IsInvalidArgument(single)) << file;
+    EXPECT_NE(std::string(single.message()).find(reason), std::string::npos) << single;
+    PointBytes fixed;
+    std::copy(bytes.begin(), bytes.end(), fixed.begin());
+    const std::vector<PointBytes> batch = {serialize(Point::generator()), fixed};
+    const std::vector<absl::StatusOr<Point>> decoded = batch_deserialize(batch);
+    EXPECT_TRUE(decoded[0].ok());
+    EXPECT_EQ(decoded[1].status(), single) << file;
+  }
+  for (const auto& text : jsign("008_deserialize_point_x_wrong_length.json")["serializedPoints"]) {
+    const std::string hex = text.get<std::string>();
+    if ((hex.size() - (hex.rfind("0x", 0) == 0 ? 2 : 0)) % 2 != 0) continue;  // "0x1": not bytes
+    EXPECT_TRUE(absl::IsInvalidArgument(deserialize(bytes_from_hex(hex)).status())) << hex;
+  }
+}
+
 // ---- transcript ---------------------------------------------------------------------------------
 
 TEST(VerkleTranscript, RustVerkleVectors) {
