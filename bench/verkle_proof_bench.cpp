@@ -62,13 +62,15 @@ void write_peer_files(std::int64_t tree_keys, std::int64_t target, const Workloa
     for (const SparseTerm& t : p.f) entries.push_back({t.index, hex(to_bytes_le(t.scalar))});
     polys.push_back({{"commitment", hex(p.commitment)}, {"entries", entries}});
   }
-  for (const ProverOpening& o : w.inputs.openings) openings.push_back({{"poly", o.poly}, {"z", o.z}});
+  for (const ProverOpening& o : w.inputs.openings)
+    openings.push_back({{"poly", o.poly}, {"z", o.z}});
   const std::string name = absl::StrCat(dir, "/", tree_keys, "-", target);
   std::ofstream(name + "-openings.json")
       << nlohmann::json{{"polys", polys}, {"openings", openings}, {"repeat", 3}}.dump();
   std::ofstream(name + "-witness.json")
-      << nlohmann::json{{"cases", {{{"root", hex(root)},
-                                    {"witness", nlohmann::json::parse(witness_to_json(w.witness))}}}}}
+      << nlohmann::json{{"cases",
+                         {{{"root", hex(root)},
+                           {"witness", nlohmann::json::parse(witness_to_json(w.witness))}}}}}
              .dump();
 }
 
@@ -89,7 +91,8 @@ Workload& workload_of(std::int64_t tree_keys, std::int64_t target) {
     w.inputs = or_die(t.tree->proof_inputs(w.keys), "proof inputs");
     const double got = static_cast<double>(w.inputs.openings.size());
     if (std::abs(got - static_cast<double>(target)) <= 0.05 * static_cast<double>(target)) break;
-    n = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(static_cast<double>(n) * target / got)));
+    n = std::max<std::size_t>(
+        1, static_cast<std::size_t>(std::llround(static_cast<double>(n) * target / got)));
   }
   w.witness = or_die(t.tree->prove(w.keys), "prove");
   write_peer_files(tree_keys, target, w, t.root);
@@ -103,9 +106,9 @@ void set_counters(benchmark::State& state, const Workload& w) {
   state.counters["commitments"] = static_cast<double>(w.witness.commitments_by_path.size());
   // The proof proper (go-verkle's count: 576 + 32 commitments + 31 other stems + 1 per stem)
   // and the whole witness in both encodings.
-  state.counters["proof_bytes"] = static_cast<double>(
-      kMultiproofBytes + 32 * w.witness.commitments_by_path.size() +
-      31 * w.witness.other_stems.size() + w.witness.extension_statuses.size());
+  state.counters["proof_bytes"] =
+      static_cast<double>(kMultiproofBytes + 32 * w.witness.commitments_by_path.size() +
+                          31 * w.witness.other_stems.size() + w.witness.extension_statuses.size());
   state.counters["witness_binary_bytes"] = static_cast<double>(witness_to_binary(w.witness).size());
   state.counters["witness_json_bytes"] = static_cast<double>(witness_to_json(w.witness).size());
 }
@@ -123,8 +126,8 @@ void BM_VerkleMultiproofProve(benchmark::State& state) {
   const Workload& w = workload_of(state.range(0), state.range(1));
   for (auto _ : state) {
     Transcript transcript(kTreeTranscriptLabel);
-    benchmark::DoNotOptimize(
-        or_die(multiproof_prove(backend(), transcript, w.inputs.polys, w.inputs.openings), "multiproof"));
+    benchmark::DoNotOptimize(or_die(
+        multiproof_prove(backend(), transcript, w.inputs.polys, w.inputs.openings), "multiproof"));
   }
   set_counters(state, w);
 }
@@ -133,7 +136,8 @@ void BM_VerkleMultiproofProve(benchmark::State& state) {
 void BM_VerkleVerify(benchmark::State& state) {
   const Workload& w = workload_of(state.range(0), state.range(1));
   const RootCommitment& root = tree_of(state.range(0)).root;
-  for (auto _ : state) benchmark::DoNotOptimize(or_die(verify_witness(backend(), root, w.witness), "verify"));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(or_die(verify_witness(backend(), root, w.witness), "verify"));
   set_counters(state, w);
 }
 
@@ -149,7 +153,8 @@ void BM_VerkleMultiproofOneOpening(benchmark::State& state) {
   const std::vector<ProverOpening> openings = {{0, 17}};
   for (auto _ : state) {
     Transcript transcript(kTreeTranscriptLabel);
-    benchmark::DoNotOptimize(or_die(multiproof_prove(backend(), transcript, polys, openings), "multiproof"));
+    benchmark::DoNotOptimize(
+        or_die(multiproof_prove(backend(), transcript, polys, openings), "multiproof"));
   }
 }
 

@@ -35,7 +35,8 @@ std::vector<VerkleOp> mixed_batch(BenchTree& bench, std::int64_t size) {
   std::vector<VerkleOp> ops;
   ops.reserve(size);
   for (std::int64_t i = 0; i < size; ++i) {
-    const Key32 key = i % 2 ? bench.keys[bench.rng() % bench.keys.size()] : random_bytes32(bench.rng);
+    const Key32 key =
+        i % 2 ? bench.keys[bench.rng() % bench.keys.size()] : random_bytes32(bench.rng);
     ops.push_back(VerkleOp::put(key, random_bytes32(bench.rng)));
   }
   return ops;

@@ -41,15 +41,16 @@ absl::StatusOr<std::vector<Point>> crs_msm(host::ComputeBackend& backend,
       if (terms[i].scalar.is_zero()) continue;
       // Contiguous parts keep the deltas sorted by target.
       const std::size_t part = i * parts / terms.size();
-      deltas.push_back({static_cast<std::uint32_t>(first_part[m] + part), terms[i].index,
-                        terms[i].scalar});
+      deltas.push_back(
+          {static_cast<std::uint32_t>(first_part[m] + part), terms[i].index, terms[i].scalar});
     }
   }
   std::vector<Point> partial(first_part.back(), Point::identity());
   if (absl::Status s = backend.verkle_update_commitments(partial, deltas); !s.ok()) return s;
   std::vector<Point> out(jobs.size(), Point::identity());
   for (std::size_t m = 0; m < jobs.size(); ++m) {
-    for (std::size_t p = first_part[m]; p < first_part[m + 1]; ++p) out[m] = add(out[m], partial[p]);
+    for (std::size_t p = first_part[m]; p < first_part[m + 1]; ++p)
+      out[m] = add(out[m], partial[p]);
   }
   return out;
 }

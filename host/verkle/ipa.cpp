@@ -39,8 +39,8 @@ IpaProofBytes encode_ipa_proof(const IpaProof& proof) {
 
 absl::StatusOr<IpaProof> decode_ipa_proof(std::span<const std::uint8_t> bytes) {
   if (bytes.size() != kIpaProofBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("ipa proof: expected ", kIpaProofBytes,
-                                                   " bytes, got ", bytes.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("ipa proof: expected ", kIpaProofBytes, " bytes, got ", bytes.size()));
   }
   IpaProof proof;
   for (int i = 0; i < 2 * kIpaRounds; ++i) {

@@ -35,8 +35,8 @@ absl::Status check_polys(std::span<const ProverPolynomial> polys,
   }
   for (std::size_t i = 0; i < openings.size(); ++i) {
     if (openings[i].poly >= polys.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("multiproof: opening ", i, " names polynomial ",
-                                                     openings[i].poly, " of ", polys.size()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "multiproof: opening ", i, " names polynomial ", openings[i].poly, " of ", polys.size()));
     }
   }
   return absl::OkStatus();
@@ -90,23 +90,24 @@ MultiproofBytes encode_multiproof(const Multiproof& proof) {
 
 absl::StatusOr<Multiproof> decode_multiproof(std::span<const std::uint8_t> bytes) {
   if (bytes.size() != kMultiproofBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("multiproof: expected ", kMultiproofBytes,
-                                                   " bytes, got ", bytes.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("multiproof: expected ", kMultiproofBytes, " bytes, got ", bytes.size()));
   }
   Multiproof proof;
   absl::StatusOr<Point> d = deserialize(bytes.first(32));
-  if (!d.ok()) return absl::InvalidArgumentError(absl::StrCat("multiproof: D: ", d.status().message()));
+  if (!d.ok())
+    return absl::InvalidArgumentError(absl::StrCat("multiproof: D: ", d.status().message()));
   proof.d = *d;
   absl::StatusOr<IpaProof> ipa = decode_ipa_proof(bytes.subspan(32));
-  if (!ipa.ok()) return absl::InvalidArgumentError(absl::StrCat("multiproof: ", ipa.status().message()));
+  if (!ipa.ok())
+    return absl::InvalidArgumentError(absl::StrCat("multiproof: ", ipa.status().message()));
   proof.ipa = *std::move(ipa);
   return proof;
 }
 
 Fr evaluate_sparse(std::span<const SparseTerm> f, std::uint8_t z) {
-  const auto it = std::lower_bound(f.begin(), f.end(), z, [](const SparseTerm& t, std::uint32_t v) {
-    return t.index < v;
-  });
+  const auto it = std::lower_bound(
+      f.begin(), f.end(), z, [](const SparseTerm& t, std::uint32_t v) { return t.index < v; });
   return it != f.end() && it->index == z ? it->scalar : Fr::zero();
 }
 
@@ -186,13 +187,14 @@ absl::Status multiproof_verify(host::ComputeBackend& backend, Transcript& transc
                                std::span<const VerifierOpening> openings, const Multiproof& proof) {
   if (openings.empty()) return absl::InvalidArgumentError("multiproof: no openings to verify");
   if (commitments.size() != commitment_bytes.size()) {
-    return absl::InvalidArgumentError("multiproof: commitments and their encodings differ in count");
+    return absl::InvalidArgumentError(
+        "multiproof: commitments and their encodings differ in count");
   }
   for (std::size_t i = 0; i < openings.size(); ++i) {
     if (openings[i].commitment >= commitments.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("multiproof: opening ", i, " names commitment ",
-                                                     openings[i].commitment, " of ",
-                                                     commitments.size()));
+      return absl::InvalidArgumentError(absl::StrCat("multiproof: opening ", i,
+                                                     " names commitment ", openings[i].commitment,
+                                                     " of ", commitments.size()));
     }
   }
   transcript.domain_sep("multiproof");
@@ -236,7 +238,8 @@ absl::Status multiproof_verify(host::ComputeBackend& backend, Transcript& transc
   std::vector<Point> partial(chunks);
   tbb::parallel_for(std::size_t{0}, chunks, [&](std::size_t c) {
     const std::size_t begin = c * kChunk, len = std::min(kChunk, n - begin);
-    partial[c] = msm(commitments.subspan(begin, len), std::span<const Fr>(scalars).subspan(begin, len));
+    partial[c] =
+        msm(commitments.subspan(begin, len), std::span<const Fr>(scalars).subspan(begin, len));
   });
   Point e = Point::identity();
   for (const Point& p : partial) e = add(e, p);

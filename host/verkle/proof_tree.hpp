@@ -34,8 +34,8 @@ struct ProofInternal {
   // for the verifier. A slot not listed is empty.
   std::vector<std::uint8_t> slots;
   std::vector<ChildKind> kinds;
-  std::vector<Fr> hashes;             // map_to_field(child commitment)
-  std::vector<std::int32_t> children; // index in ProofTree::nodes, -1 when not loaded
+  std::vector<Fr> hashes;              // map_to_field(child commitment)
+  std::vector<std::int32_t> children;  // index in ProofTree::nodes, -1 when not loaded
 
   // The entry of `slot`, or -1 when the slot is empty.
   int find(std::uint8_t slot) const;

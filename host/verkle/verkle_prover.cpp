@@ -51,7 +51,8 @@ ProofNode node_from_record(VerkleNode&& record, int depth, std::string path) {
 }
 
 std::string describe_path(const std::string& path) {
-  return path.empty() ? "the root" : absl::StrCat("the node at path 0x", absl::BytesToHexString(path));
+  return path.empty() ? "the root"
+                      : absl::StrCat("the node at path 0x", absl::BytesToHexString(path));
 }
 
 // Loads every node the keys reach, level by level (one get_many per level), then the values of
@@ -61,7 +62,8 @@ absl::Status load(const storage::TreeView& view, std::span<const Key32> keys, Pr
   auto corrupt = [&](const std::string& what, const absl::Status& s) {
     return absl::DataLossError(absl::StrCat("tree \"", tree_name, "\": ", what, ": ", s.message()));
   };
-  absl::StatusOr<std::optional<std::string>> root = view.get(Space::kNodes, as_view(root_node_key()));
+  absl::StatusOr<std::optional<std::string>> root =
+      view.get(Space::kNodes, as_view(root_node_key()));
   if (!root.ok()) return root.status();
   ProofNode root_node;
   if (*root) {
@@ -89,7 +91,8 @@ absl::Status load(const storage::TreeView& view, std::span<const Key32> keys, Pr
         const std::uint8_t slot = p.keys[b][depth];
         const int entry = parent.internal.find(slot);
         if (entry >= 0) {
-          record_keys.emplace_back(as_view(node_key(depth + 1, std::span(p.keys[b]).first(depth + 1))));
+          record_keys.emplace_back(
+              as_view(node_key(depth + 1, std::span(p.keys[b]).first(depth + 1))));
           requested.push_back({p.node, p.keys.subspan(b, e - b)});
           links.emplace_back(p.node, static_cast<std::size_t>(entry));
         }
@@ -119,8 +122,10 @@ absl::Status load(const storage::TreeView& view, std::span<const Key32> keys, Pr
                                                 " is not the kind its parent records"));
       }
       const auto index = static_cast<std::uint32_t>(tree.nodes.size());
-      if (is_leaf) leaves.push_back({index, requested[i].keys, std::get<LeafNode>(*decoded).present});
-      else next.push_back({index, requested[i].keys});
+      if (is_leaf)
+        leaves.push_back({index, requested[i].keys, std::get<LeafNode>(*decoded).present});
+      else
+        next.push_back({index, requested[i].keys});
       tree.nodes.push_back(node_from_record(*std::move(decoded), depth, std::move(path)));
       tree.nodes[parent_index].internal.children[entry] = static_cast<std::int32_t>(index);
     }
@@ -155,9 +160,10 @@ absl::Status load(const storage::TreeView& view, std::span<const Key32> keys, Pr
     for (std::size_t i = 0; i < value_keys.size(); ++i) {
       const auto [node, suffix] = owners[i];
       if (!(*values)[i] || (*values)[i]->size() != 32) {
-        return absl::DataLossError(absl::StrCat(
-            "tree \"", tree_name, "\": the value of key 0x", absl::BytesToHexString(value_keys[i]),
-            " is marked present in its leaf but ", (*values)[i] ? "has the wrong size" : "missing"));
+        return absl::DataLossError(absl::StrCat("tree \"", tree_name, "\": the value of key 0x",
+                                                absl::BytesToHexString(value_keys[i]),
+                                                " is marked present in its leaf but ",
+                                                (*values)[i] ? "has the wrong size" : "missing"));
       }
       Value32 v;
       std::copy((*values)[i]->begin(), (*values)[i]->end(), v.begin());
@@ -206,7 +212,8 @@ absl::StatusOr<VerkleTree::ProofInputs> VerkleTree::proof_inputs(
   std::vector<ProverOpening> openings;
   openings.reserve(derived->openings.size());
   auto poly_index = [&](const CommitmentRef& ref) {
-    auto [it, inserted] = poly_of.try_emplace({ref.node, ref.part}, static_cast<std::uint32_t>(refs.size()));
+    auto [it, inserted] =
+        poly_of.try_emplace({ref.node, ref.part}, static_cast<std::uint32_t>(refs.size()));
     if (inserted) refs.push_back(ref);
     return it->second;
   };
@@ -229,7 +236,8 @@ absl::StatusOr<VerkleTree::ProofInputs> VerkleTree::proof_inputs(
       std::copy_n(keys[k].begin(), kStemBytes, diff.stem.begin());
       witness.state_diff.push_back(std::move(diff));
     }
-    witness.state_diff.back().suffixes.push_back({keys[k][kStemBytes], derived->values[k], std::nullopt});
+    witness.state_diff.back().suffixes.push_back(
+        {keys[k][kStemBytes], derived->values[k], std::nullopt});
   }
   witness.extension_statuses = std::move(derived->extension_statuses);
   witness.other_stems = std::move(derived->other_stems);

@@ -22,7 +22,9 @@ std::string hex(std::string_view bytes) {
 }
 std::string hex(std::span<const std::uint8_t> bytes) { return hex(as_view(bytes)); }
 
-std::string prefix(const Stem& stem, int depth) { return std::string(as_view(stem).substr(0, depth)); }
+std::string prefix(const Stem& stem, int depth) {
+  return std::string(as_view(stem).substr(0, depth));
+}
 
 struct StemInfo {
   StemStatus status;
@@ -163,7 +165,8 @@ class PostState {
       const Value32* old = leaf.value(d.suffix);
       const std::uint32_t z = 2u * (d.suffix % 128);
       Point& half = d.suffix < 128 ? leaf.c1 : leaf.c2;
-      const Fr lo_delta = sub(value_low_with_marker(*d.next), old ? value_low_with_marker(*old) : Fr::zero());
+      const Fr lo_delta =
+          sub(value_low_with_marker(*d.next), old ? value_low_with_marker(*old) : Fr::zero());
       const Fr hi_delta = sub(value_high(*d.next), old ? value_high(*old) : Fr::zero());
       half = tables_.update(tables_.update(half, z, lo_delta), z + 1, hi_delta);
       set_value(leaf, d.suffix, *d.next);
@@ -375,11 +378,13 @@ absl::StatusOr<StatelessResult> verify_witness(host::ComputeBackend& backend,
     std::optional<std::int32_t> at = build.find(path);
     if (!at) {
       if (next_other == w.other_stems.size()) {
-        return reject(absl::StrCat("stem ", hex(stem), " is absent (other stem) but no otherStem is left for its slot"));
+        return reject(absl::StrCat(
+            "stem ", hex(stem), " is absent (other stem) but no otherStem is left for its slot"));
       }
       const Stem& other = w.other_stems[next_other++];
       if (prefix(other, info[i].depth) != path || other == stem) {
-        return reject(absl::StrCat("otherStem ", hex(other), " does not sit in the slot of stem ", hex(stem)));
+        return reject(absl::StrCat("otherStem ", hex(other), " does not sit in the slot of stem ",
+                                   hex(stem)));
       }
       absl::StatusOr<std::int32_t> leaf = build.leaf_at(path, other);
       if (!leaf.ok()) return leaf.status();
@@ -402,7 +407,8 @@ absl::StatusOr<StatelessResult> verify_witness(host::ComputeBackend& backend,
 
   // 3. The commitments, by path: every node but the root, and the opened halves of present leaves.
   std::map<std::string, CommitmentRef> needed;
-  for (std::uint32_t n = 1; n < tree.nodes.size(); ++n) needed[tree.nodes[n].path] = {n, NodePart::kC};
+  for (std::uint32_t n = 1; n < tree.nodes.size(); ++n)
+    needed[tree.nodes[n].path] = {n, NodePart::kC};
   for (std::size_t i = 0; i < w.state_diff.size(); ++i) {
     if (info[i].status != StemStatus::kPresent) continue;
     const auto leaf = static_cast<std::uint32_t>(info[i].leaf);
@@ -413,8 +419,8 @@ absl::StatusOr<StatelessResult> verify_witness(host::ComputeBackend& backend,
     }
   }
   if (needed.size() != w.commitments_by_path.size()) {
-    return reject(absl::StrCat("the statuses need ", needed.size(), " commitments, the witness has ",
-                               w.commitments_by_path.size()));
+    return reject(absl::StrCat("the statuses need ", needed.size(),
+                               " commitments, the witness has ", w.commitments_by_path.size()));
   }
   std::vector<CommitmentRef> order;
   order.reserve(needed.size());
@@ -422,18 +428,20 @@ absl::StatusOr<StatelessResult> verify_witness(host::ComputeBackend& backend,
   // Decoded in parallel chunks, one batched inversion per chunk.
   std::vector<absl::StatusOr<Point>> decoded(order.size(), absl::UnknownError("not decoded"));
   constexpr std::size_t kDecodeChunk = 64;
-  tbb::parallel_for(std::size_t{0}, (order.size() + kDecodeChunk - 1) / kDecodeChunk, [&](std::size_t c) {
-    const std::size_t begin = c * kDecodeChunk, len = std::min(kDecodeChunk, order.size() - begin);
-    std::vector<absl::StatusOr<Point>> part =
-        batch_deserialize(std::span(w.commitments_by_path).subspan(begin, len));
-    std::move(part.begin(), part.end(), decoded.begin() + static_cast<std::ptrdiff_t>(begin));
-  });
+  tbb::parallel_for(
+      std::size_t{0}, (order.size() + kDecodeChunk - 1) / kDecodeChunk, [&](std::size_t c) {
+        const std::size_t begin = c * kDecodeChunk,
+                          len = std::min(kDecodeChunk, order.size() - begin);
+        std::vector<absl::StatusOr<Point>> part =
+            batch_deserialize(std::span(w.commitments_by_path).subspan(begin, len));
+        std::move(part.begin(), part.end(), decoded.begin() + static_cast<std::ptrdiff_t>(begin));
+      });
   for (std::size_t i = 0; i < order.size(); ++i) {
     if (!decoded[i].ok()) {
       return reject(absl::StrCat("commitmentsByPath[", i, "]: ", decoded[i].status().message()));
     }
     ProofNode& node = tree.nodes[order[i].node];
-    (order[i].part == NodePart::kC ? node.commitment
+    (order[i].part == NodePart::kC    ? node.commitment
      : order[i].part == NodePart::kC1 ? node.leaf_data.c1
                                       : node.leaf_data.c2) = *decoded[i];
   }
@@ -447,7 +455,8 @@ absl::StatusOr<StatelessResult> verify_witness(host::ComputeBackend& backend,
       to_map.push_back(node.leaf_data.c1);
       to_map.push_back(node.leaf_data.c2);
     } else {
-      for (std::int32_t child : node.internal.children) to_map.push_back(tree.nodes[child].commitment);
+      for (std::int32_t child : node.internal.children)
+        to_map.push_back(tree.nodes[child].commitment);
     }
   }
   std::vector<Fr> hashes(to_map.size());
@@ -505,7 +514,8 @@ absl::StatusOr<StatelessResult> verify_witness(host::ComputeBackend& backend,
   absl::StatusOr<Multiproof> proof = decode_multiproof(w.multiproof_bytes());
   if (!proof.ok()) return reject(std::string(proof.status().message()));
   Transcript transcript(kTreeTranscriptLabel);
-  absl::Status verified = multiproof_verify(backend, transcript, points, point_bytes, openings, *proof);
+  absl::Status verified =
+      multiproof_verify(backend, transcript, points, point_bytes, openings, *proof);
   if (absl::IsInvalidArgument(verified)) return reject(std::string(verified.message()));
   if (!verified.ok()) return verified;
 

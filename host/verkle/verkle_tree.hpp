@@ -125,8 +125,8 @@ class VerkleTree {
     std::vector<ProverOpening> openings;
     VerkleWitness witness;  // multiproof bytes left zero
   };
-  absl::StatusOr<ProofInputs> proof_inputs(std::span<const Key32> keys,
-                                           std::optional<std::uint64_t> version = std::nullopt) const;
+  absl::StatusOr<ProofInputs> proof_inputs(
+      std::span<const Key32> keys, std::optional<std::uint64_t> version = std::nullopt) const;
 
   absl::StatusOr<storage::TreeInfo> rollback(std::uint64_t version);
   absl::StatusOr<storage::PruneResult> prune(std::uint64_t version, bool compact = false);

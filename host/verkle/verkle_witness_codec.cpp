@@ -1,14 +1,13 @@
 // The execution witness codecs (verkle_witness.hpp): go-verkle's JSON and Arbor's binary form.
 // Both check syntax only (types, hex, lengths, counts, the hard limits); the meaning of the content
 // is the stateless verifier's business.
-#include "host/verkle/verkle_witness.hpp"
-
 #include <algorithm>
 #include <cstring>
 #include <exception>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "host/verkle/verkle_witness.hpp"
 #include "nlohmann/json.hpp"
 
 namespace arbor::verkle {
@@ -53,7 +52,9 @@ std::string join(const std::string& path, const std::string& key) {
   return path.empty() ? std::string(key) : absl::StrCat(path, ".", key);
 }
 
-std::string index(const std::string& path, std::size_t i) { return absl::StrCat(path, "[", i, "]"); }
+std::string index(const std::string& path, std::size_t i) {
+  return absl::StrCat(path, "[", i, "]");
+}
 
 // What a JSON value is, for messages: numbers by value (they are short), the rest by type.
 std::string describe(const json& value) {
@@ -119,7 +120,8 @@ absl::Status parse_hex_into(const json& value, const std::string& path, long exp
 }
 
 template <std::size_t N>
-absl::Status parse_fixed(const json& value, const std::string& path, std::array<std::uint8_t, N>& out) {
+absl::Status parse_fixed(const json& value, const std::string& path,
+                         std::array<std::uint8_t, N>& out) {
   std::vector<std::uint8_t> bytes;
   if (absl::Status s = parse_hex_into(value, path, static_cast<long>(N), bytes); !s.ok()) return s;
   std::copy(bytes.begin(), bytes.end(), out.begin());
@@ -127,15 +129,15 @@ absl::Status parse_fixed(const json& value, const std::string& path, std::array<
 }
 
 // null, a missing key or 32 bytes of hex.
-absl::Status parse_optional_value(const json& object, const std::string& path, const std::string& key,
-                                  std::optional<Value32>& out) {
+absl::Status parse_optional_value(const json& object, const std::string& path,
+                                  const std::string& key, std::optional<Value32>& out) {
   out.reset();
   const json* value = member(object, key);
   if (value == nullptr || value->is_null()) return absl::OkStatus();
   const std::string field = join(path, key);
   if (!value->is_string()) {
-    return field_error(field, absl::StrCat("expected null or 32 bytes of hex, got ",
-                                           describe(*value)));
+    return field_error(field,
+                       absl::StrCat("expected null or 32 bytes of hex, got ", describe(*value)));
   }
   Value32 bytes{};
   if (absl::Status s = parse_fixed(*value, field, bytes); !s.ok()) return s;
@@ -207,7 +209,8 @@ absl::Status parse_stem_diff(const json& entry, const std::string& path, StemDif
 
 template <std::size_t N>
 absl::Status parse_hex_array(const json& list, const std::string& path, std::size_t limit,
-                             const std::string& what, std::vector<std::array<std::uint8_t, N>>& out) {
+                             const std::string& what,
+                             std::vector<std::array<std::uint8_t, N>>& out) {
   if (absl::Status s = expect_type(list, path, json::value_t::array, "an array"); !s.ok()) return s;
   if (absl::Status s = check_count(list.size(), limit, path, what); !s.ok()) return s;
   out.resize(list.size());
@@ -257,9 +260,9 @@ absl::Status parse_proof(const json& proof, const std::string& path, VerkleWitne
   }
   absl::StatusOr<const json*> commitments = required(proof, path, "commitmentsByPath");
   if (!commitments.ok()) return commitments.status();
-  if (absl::Status s = parse_hex_array(**commitments, join(path, "commitmentsByPath"),
-                                       kMaxWitnessCommitments, "commitments",
-                                       out.commitments_by_path);
+  if (absl::Status s =
+          parse_hex_array(**commitments, join(path, "commitmentsByPath"), kMaxWitnessCommitments,
+                          "commitments", out.commitments_by_path);
       !s.ok()) {
     return s;
   }
@@ -286,8 +289,7 @@ absl::Status parse_proof(const json& proof, const std::string& path, VerkleWitne
   return absl::OkStatus();
 }
 
-absl::Status parse_witness_object(const json& object, const std::string& path,
-                                  VerkleWitness& out) {
+absl::Status parse_witness_object(const json& object, const std::string& path, VerkleWitness& out) {
   absl::StatusOr<const json*> diff = required(object, path, "stateDiff");
   if (!diff.ok()) return diff.status();
   const std::string diff_path = join(path, "stateDiff");
@@ -421,8 +423,8 @@ absl::Status read_binary(Reader& in, VerkleWitness& out) {
     absl::StatusOr<std::uint16_t> count = in.u16(absl::StrCat(where, " suffix count"));
     if (!count.ok()) return count.status();
     if (*count == 0 || *count > kMaxSuffixes) {
-      return binary_error(absl::StrCat(where, ": suffix count ", *count, " at byte ",
-                                       in.pos() - 2, " is not in 1..", kMaxSuffixes));
+      return binary_error(absl::StrCat(where, ": suffix count ", *count, " at byte ", in.pos() - 2,
+                                       " is not in 1..", kMaxSuffixes));
     }
     if (absl::Status s = in.fits(*count, kMinSuffixBytes, 0, absl::StrCat(where, " suffix"));
         !s.ok()) {
@@ -484,8 +486,7 @@ absl::Status read_binary(Reader& in, VerkleWitness& out) {
     return binary_error(absl::StrCat("commitmentsByPath count ", *commitments,
                                      " exceeds the limit of ", kMaxWitnessCommitments));
   }
-  if (absl::Status s = in.fits(*commitments, 32, kMultiproofBytes, "commitmentsByPath");
-      !s.ok()) {
+  if (absl::Status s = in.fits(*commitments, 32, kMultiproofBytes, "commitmentsByPath"); !s.ok()) {
     return s;
   }
   out.commitments_by_path.resize(*commitments);

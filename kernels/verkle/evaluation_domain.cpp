@@ -9,9 +9,7 @@ namespace {
 Fr fr(std::uint64_t v) { return from_u64<BandersnatchFrParams>(v); }
 
 // i - j as a field element, for i, j < 256.
-Fr difference(std::size_t i, std::size_t j) {
-  return i >= j ? fr(i - j) : neg(fr(j - i));
-}
+Fr difference(std::size_t i, std::size_t j) { return i >= j ? fr(i - j) : neg(fr(j - i)); }
 
 }  // namespace
 

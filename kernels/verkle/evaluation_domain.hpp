@@ -1,6 +1,6 @@
 // Polynomials of degree < 256 in evaluation form over the domain {0, 1, ..., 255} of the
-// Bandersnatch scalar field: what every Verkle node commits to (C = sum f(i) * G_i). The IPA and the
-// multiproof need three things from the domain, precomputed once (go-ipa's PrecomputedWeights):
+// Bandersnatch scalar field: what every Verkle node commits to (C = sum f(i) * G_i). The IPA and
+// the multiproof need three things from the domain, precomputed once (go-ipa's PrecomputedWeights):
 //   - the barycentric weights A'(i) = prod_{j != i} (i - j) and their inverses, where
 //     A(X) = prod_i (X - i);
 //   - 1/k for k = 1..255, for in-domain division;

@@ -15,7 +15,8 @@ int window_bits_for(std::size_t n) {
   double best_cost = 1e300;
   for (int c = 2; c <= 16; ++c) {
     const double windows = fixed_base_window_count(c);
-    const double cost = windows * (static_cast<double>(n) + 2.0 * static_cast<double>(1u << (c - 1)));
+    const double cost =
+        windows * (static_cast<double>(n) + 2.0 * static_cast<double>(1u << (c - 1)));
     if (cost < best_cost) {
       best_cost = cost;
       best = c;

@@ -251,8 +251,10 @@ int collect_keys(const VerkleCliOptions& options, std::vector<verkle::Key32>& ke
       if (const std::size_t hash = line.find('#'); hash != std::string_view::npos) {
         line = line.substr(0, hash);
       }
-      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.remove_suffix(1);
-      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) line.remove_prefix(1);
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back())))
+        line.remove_suffix(1);
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front())))
+        line.remove_prefix(1);
       if (line.empty()) continue;
       absl::StatusOr<verkle::Key32> key = parse_bytes32(line, "key");
       if (!key.ok()) {
@@ -268,13 +270,15 @@ int collect_keys(const VerkleCliOptions& options, std::vector<verkle::Key32>& ke
 
 int run_prove(const VerkleCliOptions& options) {
   if (options.format != "json" && options.format != "binary") {
-    return fail(kExitRejected, absl::StrCat("--format must be json or binary, not \"", options.format, "\""));
+    return fail(kExitRejected,
+                absl::StrCat("--format must be json or binary, not \"", options.format, "\""));
   }
   std::vector<verkle::Key32> keys;
   if (int collected = collect_keys(options, keys); collected != kExitOk) return collected;
   absl::StatusOr<OpenVerkle> opened = open_tree(options, false, false, /*bulk_compute=*/true);
   if (!opened.ok()) return status_exit(opened.status());
-  absl::StatusOr<std::uint64_t> version = chosen_version(*opened, options.version, options.at_label);
+  absl::StatusOr<std::uint64_t> version =
+      chosen_version(*opened, options.version, options.at_label);
   if (!version.ok()) return status_exit(version.status());
   absl::StatusOr<verkle::VerkleWitness> witness = opened->tree->prove(keys, *version);
   if (!witness.ok()) return status_exit(witness.status());

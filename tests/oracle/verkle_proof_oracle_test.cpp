@@ -45,9 +45,9 @@ json run_oracle(const std::string& mode, const json& request, const std::filesys
   }
   const auto path = dir / (mode + "-request.json");
   std::ofstream(path) << request.dump();
-  const auto result = testing::run_command("cd '" + kOracles.string() +
-                                           "' && node verkle_proof.mjs " + mode + " '" +
-                                           path.string() + "'");
+  const auto result =
+      testing::run_command("cd '" + kOracles.string() + "' && node verkle_proof.mjs " + mode +
+                           " '" + path.string() + "'");
   EXPECT_EQ(result.exit_code, 0) << result.err.substr(0, 2000);
   json out = json::parse(result.out, nullptr, false);
   EXPECT_FALSE(out.is_discarded()) << result.out.substr(0, 500) << "\n" << result.err;
@@ -133,8 +133,9 @@ TEST(VerkleProofOracle, RawMultiproofsEqualRustVerkleAndVerifyBothWays) {
     for (const ProverOpening& o : c.openings) {
       const Fr y = evaluate_sparse(c.polys[o.poly].f, o.z);
       claims.push_back({o.poly, o.z, y});
-      openings.push_back(
-          {{"commitment", hex_of(c.polys[o.poly].commitment)}, {"z", o.z}, {"y", hex_of(to_bytes_le(y))}});
+      openings.push_back({{"commitment", hex_of(c.polys[o.poly].commitment)},
+                          {"z", o.z},
+                          {"y", hex_of(to_bytes_le(y))}});
     }
     absl::StatusOr<Multiproof> theirs =
         decode_multiproof(bytes_from_hex(created["proof"].get<std::string>()));
@@ -144,7 +145,8 @@ TEST(VerkleProofOracle, RawMultiproofsEqualRustVerkleAndVerifyBothWays) {
     if (n > 2000) continue;  // verifyProof of 10^4 openings costs seconds and adds nothing
     json verified = run_oracle("verify", {{"proof", our_hex}, {"openings", openings}}, dir.path());
     EXPECT_EQ(verified["valid"], true) << verified.dump();
-    openings[openings.size() / 2]["y"] = hex_of(to_bytes_le(add(claims[claims.size() / 2].y, Fr::one())));
+    openings[openings.size() / 2]["y"] =
+        hex_of(to_bytes_le(add(claims[claims.size() / 2].y, Fr::one())));
     verified = run_oracle("verify", {{"proof", our_hex}, {"openings", openings}}, dir.path());
     EXPECT_EQ(verified["valid"], false) << verified.dump();
   }
@@ -160,7 +162,8 @@ TEST(VerkleProofOracle, RustVerkleAcceptsOurWitnessesAndRejectsTamperedOnes) {
   json cases = json::array();
   std::vector<bool> expect_valid;
   std::vector<std::string> what;
-  auto add_case = [&](const RootCommitment& root, const VerkleWitness& w, bool valid, std::string name) {
+  auto add_case = [&](const RootCommitment& root, const VerkleWitness& w, bool valid,
+                      std::string name) {
     cases.push_back({{"root", hex_of(root)}, {"witness", json::parse(witness_to_json(w))}});
     expect_valid.push_back(valid);
     what.push_back(std::move(name));

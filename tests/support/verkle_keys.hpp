@@ -31,7 +31,8 @@ inline std::vector<verkle::Key32> probe_verkle_keys(std::mt19937_64& rng,
                                                     std::size_t n) {
   std::vector<verkle::Key32> out;
   for (std::size_t i = 0; i < n; ++i) {
-    verkle::Key32 k = present.empty() ? random_verkle_key(rng, {}) : present[rng() % present.size()];
+    verkle::Key32 k =
+        present.empty() ? random_verkle_key(rng, {}) : present[rng() % present.size()];
     switch (rng() % 5) {
       case 0:
         break;

@@ -119,8 +119,8 @@ TEST(VerkleJsignVectors, CommitmentMapToFieldAndSerialization) {
   }
   {
     const nlohmann::json v = jsign("003_serialize_lexicographically_highest.json");
-    const Point p = from_affine({fp_from_be_hex(v["serializedXCoordinate"]),
-                                 fp_from_be_hex(v["serializedYCoordinate"])});
+    const Point p = from_affine(
+        {fp_from_be_hex(v["serializedXCoordinate"]), fp_from_be_hex(v["serializedYCoordinate"])});
     ASSERT_TRUE(is_on_curve(p));
     EXPECT_EQ("0x" + hex_of(serialize(p)), v["expectedSerializedPoint"].get<std::string>());
   }
@@ -299,7 +299,8 @@ TEST(VerkleIpa, RustVerkleConsistencyVector) {
   EXPECT_TRUE(ipa_verify(backend(), verifier, c, z, y, *decoded).ok());
   EXPECT_EQ(le_hex(verifier.challenge("state")), v["post_proof_challenge('state')_le"]);
   Transcript wrong("test");
-  EXPECT_TRUE(absl::IsInvalidArgument(ipa_verify(backend(), wrong, c, z, add(y, Fr::one()), *decoded)));
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(ipa_verify(backend(), wrong, c, z, add(y, Fr::one()), *decoded)));
 }
 
 TEST(VerkleIpa, JsignInDomainProofVerifiesOnlyAtItsPoint) {
@@ -404,8 +405,8 @@ TEST(VerkleMultiproof, JsignProofValidOnlyAtItsOwnPoint) {
 
 TEST(VerkleMultiproof, JsignMalformedProofsAreRejected) {
   // 009: a final scalar >= r.
-  absl::StatusOr<Multiproof> big =
-      decode_multiproof(json_bytes(jsign("009_deserialize_proof_invalid_final_scalar.json")["serializedProof"]));
+  absl::StatusOr<Multiproof> big = decode_multiproof(
+      json_bytes(jsign("009_deserialize_proof_invalid_final_scalar.json")["serializedProof"]));
   EXPECT_TRUE(absl::IsInvalidArgument(big.status())) << big.status();
   // 010: 0, 32 and 577 bytes.
   for (const auto& hex : jsign("010_deserialize_proof_wrong_length.json")["serializedProofs"]) {
@@ -429,8 +430,8 @@ TEST(VerkleMultiproof, RandomOpeningsProveVerifyAndRejectTampering) {
   }
   std::vector<ProverOpening> openings = {{0, 0}, {0, 255}, {1, 0}, {0, 0}, {5, 255}};
   for (int i = 0; i < 60; ++i) {
-    openings.push_back({static_cast<std::uint32_t>(rng() % polys.size()),
-                        static_cast<std::uint8_t>(rng() % 256)});
+    openings.push_back(
+        {static_cast<std::uint32_t>(rng() % polys.size()), static_cast<std::uint8_t>(rng() % 256)});
   }
   Transcript prover("vt");
   absl::StatusOr<Multiproof> proof = multiproof_prove(backend(), prover, polys, openings);
@@ -464,8 +465,8 @@ TEST(VerkleMultiproof, RandomOpeningsProveVerifyAndRejectTampering) {
   const MultiproofBytes bytes = encode_multiproof(*proof);
   for (int part = 0; part < 17; ++part) {
     MultiproofBytes changed = bytes;
-    const PointBytes other = serialize(add(*deserialize(std::span(changed).subspan(32 * part, 32)),
-                                           Point::generator()));
+    const PointBytes other =
+        serialize(add(*deserialize(std::span(changed).subspan(32 * part, 32)), Point::generator()));
     std::copy(other.begin(), other.end(), changed.begin() + 32 * part);
     absl::StatusOr<Multiproof> p = decode_multiproof(changed);
     ASSERT_TRUE(p.ok());

@@ -103,7 +103,8 @@ std::vector<WitnessCase> witness_cases() {
     WitnessCase c{e["file"], fixed<32>(e["pre_state_root_compressed"].get<std::string>()),
                   e["expect"] == "valid", std::nullopt};
     const nlohmann::json file = testing::read_json(verkle_vectors() / c.file);
-    if (file.contains("header")) c.header_root = fixed<32>(file["header"]["stateRoot"].get<std::string>());
+    if (file.contains("header"))
+      c.header_root = fixed<32>(file["header"]["stateRoot"].get<std::string>());
     out.push_back(c);
   }
   return out;
@@ -128,8 +129,10 @@ TEST(VerkleWitnessVectors, ValidVerifyAndInvalidAreRejected) {
 
 TEST(VerkleWitnessVectors, InvalidBlocksFailForTheirOwnReasons) {
   // 72: a changed stem makes the proof fail; 73: a commitment's x is not below p.
-  auto w72 = parse_witness(read_file(verkle_vectors() / "rust-verkle-java-resources/invalid_block_72.json"));
-  auto w73 = parse_witness(read_file(verkle_vectors() / "rust-verkle-java-resources/invalid_block_73.json"));
+  auto w72 = parse_witness(
+      read_file(verkle_vectors() / "rust-verkle-java-resources/invalid_block_72.json"));
+  auto w73 = parse_witness(
+      read_file(verkle_vectors() / "rust-verkle-java-resources/invalid_block_73.json"));
   ASSERT_TRUE(w72.ok() && w73.ok());
   const auto root72 = fixed<32>("64e1a647f42e5c2e3c434531ccf529e1b3e93363a40db9fc8eec81f492123510");
   const auto root73 = fixed<32>("18d1dfcc6ccc6f34d14af48a865895bf34bde7f3571d9ba24a4b98122841048c");
@@ -226,8 +229,10 @@ TEST(VerkleWitnessVectors, WrongRootAndEveryTamperingAreRejected) {
     VerkleWitness w = *base;
     Stem extra = w.other_stems.back();
     extra[30] ^= 0xff;
-    if (w.other_stems.back() < extra) w.other_stems.push_back(extra);
-    else w.other_stems.insert(w.other_stems.end() - 1, extra);
+    if (w.other_stems.back() < extra)
+      w.other_stems.push_back(extra);
+    else
+      w.other_stems.insert(w.other_stems.end() - 1, extra);
     expect_rejected(w, "an unused otherStem");
   }
   {

@@ -741,7 +741,8 @@ TEST(VerkleWitnessBinary, EmptyWitness) {
 }
 
 TEST(VerkleWitnessBinary, ParseWitnessDetectsBoth) {
-  const std::string text = read_text(verkle_dir() / "rust-verkle-java-resources/valid_block_72.json");
+  const std::string text =
+      read_text(verkle_dir() / "rust-verkle-java-resources/valid_block_72.json");
   const VerkleWitness w = parse_ok(text);
   absl::StatusOr<VerkleWitness> from_text = parse_witness(text);
   ASSERT_TRUE(from_text.ok()) << from_text.status();
@@ -769,7 +770,8 @@ TEST(VerkleWitnessBinary, EveryTruncationFails) {
   encodings.push_back(witness_to_binary(random));
   for (const std::string& bytes : encodings) {
     for (std::size_t len = 0; len < bytes.size(); ++len) {
-      const absl::StatusOr<VerkleWitness> r = witness_from_binary(std::string_view(bytes).substr(0, len));
+      const absl::StatusOr<VerkleWitness> r =
+          witness_from_binary(std::string_view(bytes).substr(0, len));
       ASSERT_FALSE(r.ok()) << "prefix of " << len << " of " << bytes.size() << " bytes accepted";
       ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
       ASSERT_EQ(r.status().message().rfind("witness (binary): ", 0), 0u) << r.status();
@@ -790,9 +792,9 @@ TEST(VerkleWitnessBinary, HostileCountsFailFast) {
   for (std::uint32_t count : {0xffffffffu, static_cast<std::uint32_t>(kMaxWitnessStems + 1)}) {
     std::string bytes = good;
     put_u32(bytes, kTinyStemCount, count);
-    expect_invalid(witness_from_binary(bytes),
-                   "witness (binary): stem count " + std::to_string(count) +
-                       " exceeds the limit of 1048576");
+    expect_invalid(
+        witness_from_binary(bytes),
+        "witness (binary): stem count " + std::to_string(count) + " exceeds the limit of 1048576");
   }
   // Within the limit but more than the bytes left.
   std::string bytes = good;
