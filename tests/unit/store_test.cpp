@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "storage/latency_histogram.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -295,8 +296,8 @@ TEST(StoreRollback, DiscardsLaterVersions) {
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->create_tree(spec_of("t")).ok());
   for (uint64_t v = 1; v <= 5; ++v) {
-    CommitRequest request = request_on(v - 1, "root-" + std::to_string(v));
-    request.writes.put(Space::kValues, key_of(0), "v" + std::to_string(v));
+    CommitRequest request = request_on(v - 1, absl::StrCat("root-", v));
+    request.writes.put(Space::kValues, key_of(0), absl::StrCat("v", v));
     request.writes.put(Space::kValues, key_of(v), "only-" + std::to_string(v));
     ASSERT_TRUE(store->commit("t", request).ok());
   }
@@ -339,8 +340,8 @@ TEST(StorePrune, RetentionAndExplicitPrune) {
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->create_tree(spec_of("t", 3)).ok());
   for (uint64_t v = 1; v <= 10; ++v) {
-    CommitRequest request = request_on(v - 1, "root-" + std::to_string(v));
-    request.writes.put(Space::kValues, key_of(0), "v" + std::to_string(v));
+    CommitRequest request = request_on(v - 1, absl::StrCat("root-", v));
+    request.writes.put(Space::kValues, key_of(0), absl::StrCat("v", v));
     if (v == 2) request.writes.put(Space::kValues, key_of(2), "set at 2");
     if (v == 4) request.writes.erase(Space::kValues, key_of(0));
     ASSERT_TRUE(store->commit("t", request).ok());
