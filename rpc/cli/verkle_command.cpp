@@ -405,6 +405,11 @@ void add_read_options(CLI::App* command, VerkleCliOptions& options) {
                       "The newest retained version written with this label");
 }
 
+void add_backend_option(CLI::App* command, VerkleCliOptions& options) {
+  command->add_option("--backend", options.backend, "Compute backend: auto, cpu or cuda")
+      ->capture_default_str();
+}
+
 void add_root_options(CLI::App* command, VerkleCliOptions& options) {
   command->add_flag("--hash", options.hash,
                     "Also print map_to_field(root) as 32 bytes little-endian (root_hash)");
@@ -442,8 +447,7 @@ void add_verkle_command(CLI::App& app, int& exit_code) {
                     "Refuse (exit 1, nothing applied) unless the tree is at this version");
   apply->add_flag("--stats", options->stats,
                   "Report what the batch did and where the time went (stderr; in --json output)");
-  apply->add_option("--backend", options->backend, "Compute backend: auto, cpu or cuda")
-      ->capture_default_str();
+  add_backend_option(apply, *options);
   apply->add_option("--sync", options->sync, "Durability: full, async or none")
       ->capture_default_str();
   apply->callback(run(run_apply));
@@ -486,8 +490,7 @@ void add_verkle_command(CLI::App& app, int& exit_code) {
                     "Also prove the keys in this file, one per line ('-' = stdin)");
   prove->add_option("--format", options->format, "json or binary")->capture_default_str();
   prove->add_option("--out", options->out, "Write the witness here (default: stdout)");
-  prove->add_option("--backend", options->backend, "Compute backend: auto, cpu or cuda")
-      ->capture_default_str();
+  add_backend_option(prove, *options);
   prove->callback(run(run_prove));
 
   CLI::App* verify = verkle->add_subcommand(
@@ -499,8 +502,7 @@ void add_verkle_command(CLI::App& app, int& exit_code) {
   verify->add_option("--proof", options->proof, "Witness file ('-' = stdin)")->required();
   verify->add_option("--post-root", options->post_root,
                      "Also apply the witness's newValues and require this post-state root");
-  verify->add_option("--backend", options->backend, "Compute backend: auto, cpu or cuda")
-      ->capture_default_str();
+  add_backend_option(verify, *options);
   verify->add_flag("--json", options->json, "Print JSON");
   verify->callback(run(run_verify));
 
