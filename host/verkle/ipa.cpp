@@ -141,13 +141,13 @@ absl::Status ipa_verify(host::ComputeBackend& backend, Transcript& transcript,
   batch_inverse(x_inv.data(), kIpaRounds, scratch.data());
 
   // s_k = product of x_j^-1 over the rounds j in which k was in the right half: bit 7 - j of k.
+  // Built bit by bit: s_k = s_{k - 2^b} * x_{7-b}^-1 for 2^b <= k < 2^(b+1) (255 products).
   std::array<Fr, kDomainSize> s;
-  for (std::size_t k = 0; k < kDomainSize; ++k) {
-    Fr v = Fr::one();
-    for (int j = 0; j < kIpaRounds; ++j) {
-      if ((k >> (kIpaRounds - 1 - j)) & 1) v = mul(v, x_inv[j]);
-    }
-    s[k] = v;
+  s[0] = Fr::one();
+  for (int b = 0; b < kIpaRounds; ++b) {
+    const std::size_t half = std::size_t{1} << b;
+    for (std::size_t k = half; k < 2 * half; ++k)
+      s[k] = mul(s[k - half], x_inv[kIpaRounds - 1 - b]);
   }
   const Fr b0 = inner_product(b, s);
   const Fr& a = proof.final_scalar;

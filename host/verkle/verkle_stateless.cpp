@@ -157,8 +157,7 @@ class PostState {
       node = static_cast<std::uint32_t>(child);
       path.push_back(node);
     }
-    for (std::uint32_t p : path) mark(p);
-    mark(node);
+    for (std::uint32_t p : path) mark(p);  // the leaf written is marked when it is created
     ProofLeaf& leaf = tree_.nodes[node].leaf_data;
     for (const SuffixDiff& d : diffs) {
       if (!d.next) continue;
@@ -181,13 +180,8 @@ class PostState {
   }
 
  private:
-  void mark(std::uint32_t node) {
-    if (node >= dirty_.size()) {
-      dirty_.resize(tree_.nodes.size(), false);
-      fresh_.resize(tree_.nodes.size(), false);
-    }
-    dirty_[node] = true;
-  }
+  // add_node keeps dirty_ and fresh_ as long as the node list.
+  void mark(std::uint32_t node) { dirty_[node] = true; }
 
   std::uint32_t add_node(ProofNode node) {
     tree_.nodes.push_back(std::move(node));

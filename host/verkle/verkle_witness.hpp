@@ -98,7 +98,10 @@ absl::StatusOr<VerkleWitness> witness_from_json(std::string_view text);
 std::string witness_to_binary(const VerkleWitness& witness);
 absl::StatusOr<VerkleWitness> witness_from_binary(std::string_view bytes);
 
-// Binary when `bytes` starts with the "AVW1" magic, else JSON.
+// The first bytes of the binary form.
+inline constexpr std::string_view kBinaryWitnessMagic = "AVW1";
+
+// Binary when `bytes` starts with kBinaryWitnessMagic, else JSON.
 absl::StatusOr<VerkleWitness> parse_witness(std::string_view bytes);
 
 }  // namespace arbor::verkle

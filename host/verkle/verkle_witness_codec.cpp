@@ -15,7 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kMagic = "AVW1";
+constexpr std::string_view kMagic = kBinaryWitnessMagic;
 constexpr std::uint8_t kFlagCurrent = 1;
 constexpr std::uint8_t kFlagNext = 2;
 constexpr std::size_t kMaxSuffixes = 256;

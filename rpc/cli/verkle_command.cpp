@@ -317,13 +317,14 @@ int run_verify(const VerkleCliOptions& options) {
   if (absl::IsInvalidArgument(result.status())) return invalid(result.status().message());
   if (!result.ok()) return fail(kExitFailure, result.status().message());
   if (options.json) {
-    nlohmann::json out{{"valid", true},
-                       {"format", bytes->rfind("AVW1", 0) == 0 ? "binary" : "json"},
-                       {"stems", result->stems},
-                       {"keys", result->keys},
-                       {"present", result->present_keys},
-                       {"openings", result->openings},
-                       {"commitments", result->commitments}};
+    nlohmann::json out{
+        {"valid", true},
+        {"format", bytes->rfind(verkle::kBinaryWitnessMagic, 0) == 0 ? "binary" : "json"},
+        {"stems", result->stems},
+        {"keys", result->keys},
+        {"present", result->present_keys},
+        {"openings", result->openings},
+        {"commitments", result->commitments}};
     if (result->post_root) out["post_root"] = hex(*result->post_root);
     std::cout << out.dump() << "\n";
     return kExitOk;
