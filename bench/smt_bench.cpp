@@ -106,7 +106,7 @@ void BM_SmtApply(benchmark::State& state) {
     }
     read += result->stats.read_ms;
     plan += result->stats.plan_ms;
-    hash += result->stats.hash_ms;
+    hash += result->stats.compute_ms;
     commit += result->stats.commit_ms;
     hashes += result->stats.leaf_hashes + result->stats.node_hashes;
   }

@@ -57,8 +57,8 @@ void BM_VerkleApply(benchmark::State& state) {
     }
     read += result->stats.read_ms;
     plan += result->stats.plan_ms;
-    math += result->stats.commit_math_ms;
-    store += result->stats.store_ms;
+    math += result->stats.compute_ms;
+    store += result->stats.commit_ms;
     muls += static_cast<double>(result->stats.commitment_deltas);
   }
   const double n = static_cast<double>(state.iterations());

@@ -568,7 +568,8 @@ absl::StatusOr<std::vector<std::optional<std::string>>> TreeView::get_many(
 
 absl::Status TreeView::scan(
     Space space, std::string_view prefix,
-    const std::function<bool(std::string_view key, std::string_view value)>& visit) const {
+    const std::function<bool(std::string_view key, std::string_view value)>& visit,
+    std::string_view after) const {
   uint32_t key_bytes = space == Space::kNodes ? tree_.node_key_bytes : tree_.value_key_bytes;
   if (prefix.size() > key_bytes) {
     return absl::InvalidArgumentError(
@@ -586,7 +587,19 @@ absl::Status TreeView::scan(
   std::unique_ptr<rocksdb::Iterator> it(
       core_->db->NewIterator(read, core_->family(family_of(space))));
   const uint64_t version = version_.version;
-  it->Seek(lower_slice);
+  if (after.empty()) {
+    it->Seek(lower_slice);
+  } else {
+    if (after.size() != key_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat("tree ", in_quotes(tree_.name),
+                                                     ": a scan start of ", after.size(),
+                                                     " bytes, its keys have ", key_bytes));
+    }
+    // Past every version of `after`: version 0 sorts last and is never written.
+    const std::string past = codec::record_key(ns_, after, 0);
+    it->Seek(past);
+    if (it->Valid() && view_of(it->key()) == past) it->Next();
+  }
   while (it->Valid()) {
     std::string_view found = view_of(it->key());
     if (found.size() != ns_.size() + key_bytes + codec::kVersionBytes) {

@@ -155,10 +155,11 @@ class TreeView {
   // One result per key, in the order given.
   absl::StatusOr<std::vector<std::optional<std::string>>> get_many(
       Space space, std::span<const std::string> keys) const;
-  // Visits live records whose key starts with `prefix`, in key order, until `visit` returns false.
-  absl::Status scan(
-      Space space, std::string_view prefix,
-      const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
+  // Visits live records whose key starts with `prefix`, in key order, until `visit` returns false;
+  // with `after` (a full key), only keys after it: a seek, so paging costs what it returns.
+  absl::Status scan(Space space, std::string_view prefix,
+                    const std::function<bool(std::string_view key, std::string_view value)>& visit,
+                    std::string_view after = {}) const;
 
  private:
   friend class Store;

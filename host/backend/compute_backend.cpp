@@ -73,9 +73,9 @@ absl::StatusOr<std::unique_ptr<ComputeBackend>> make_backend(BackendChoice choic
     return cuda;
   }
   if (choice == BackendChoice::kCuda) return cuda.status();
-  auto cpu = make_cpu_backend();
-  spdlog::info("compute backend: {} (no GPU: {})", cpu->description(),
-               std::string(cuda.status().message()));
+  std::unique_ptr<ComputeBackend> cpu = make_cpu_backend();
+  cpu->fallback_reason_ = std::string(cuda.status().message());
+  spdlog::info("compute backend: {} (no GPU: {})", cpu->description(), cpu->fallback_reason_);
   return cpu;
 }
 

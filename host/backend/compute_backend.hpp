@@ -32,6 +32,8 @@ struct DeviceMemory {
   std::size_t total_bytes = 0;
 };
 
+enum class BackendChoice { kAuto, kCpu, kCuda };
+
 class ComputeBackend {
  public:
   virtual ~ComputeBackend() = default;
@@ -41,6 +43,10 @@ class ComputeBackend {
   virtual std::string description() const = 0;
   // The device's memory, for metrics; nullopt on the CPU or when the device cannot say.
   virtual std::optional<DeviceMemory> device_memory() const { return std::nullopt; }
+  // Why make_backend(kAuto) fell back to this CPU backend (no usable GPU); empty when the backend
+  // was not a fallback. Operators watch it (arbor_backend_cpu_fallback): a GPU node that lost its
+  // device still serves, only slower.
+  const std::string& fallback_reason() const { return fallback_reason_; }
 
   // Hashes outputs.size() independent input sets of `arity` elements each (laid out one set after
   // another in `inputs`) with capacity 0: outputs[i] = Poseidon(inputs[i*arity .. i*arity+arity)).
@@ -60,6 +66,10 @@ class ComputeBackend {
   // with batched inversions. INVALID_ARGUMENT when the sizes differ.
   virtual absl::Status verkle_map_to_field(std::span<const verkle::Point> points,
                                            std::span<verkle::Fr> out) = 0;
+
+ private:
+  friend absl::StatusOr<std::unique_ptr<ComputeBackend>> make_backend(BackendChoice choice);
+  std::string fallback_reason_;  // set by make_backend() only
 };
 
 // Shared argument checks of the Verkle jobs.
@@ -70,8 +80,6 @@ absl::Status check_map_to_field_shape(std::size_t points, std::size_t outputs);
 // Shared argument check of poseidon_hash_many: arity 1..16 and inputs.size() == arity * outputs.
 absl::Status check_hash_many_shape(int arity, std::size_t inputs, std::size_t outputs);
 
-enum class BackendChoice { kAuto, kCpu, kCuda };
-
 // "auto", "cpu" or "cuda".
 absl::StatusOr<BackendChoice> parse_backend_choice(std::string_view text);
 
@@ -81,8 +89,8 @@ std::unique_ptr<ComputeBackend> make_cpu_backend(int threads = 0);
 // Unavailable when Arbor was built without CUDA or no device answers.
 absl::StatusOr<std::unique_ptr<ComputeBackend>> make_cuda_backend();
 
-// kAuto: CUDA when built with it and a device answers, else the CPU (the reason is logged).
-// kCuda: an error if no GPU can be used. The choice is logged.
+// kAuto: CUDA when built with it and a device answers, else the CPU (the reason is logged and
+// kept in fallback_reason()). kCuda: an error if no GPU can be used. The choice is logged.
 absl::StatusOr<std::unique_ptr<ComputeBackend>> make_backend(BackendChoice choice);
 
 }  // namespace arbor::host

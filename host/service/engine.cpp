@@ -5,13 +5,10 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "kernels/field/bn254_fr_text.hpp"
 #include "spdlog/spdlog.h"
 
 namespace arbor::service {
 namespace {
-
-constexpr size_t kMaxProveKeys = 65'536;
 
 std::string in_quotes(const std::string& text) { return absl::StrCat("\"", text, "\""); }
 
@@ -45,30 +42,43 @@ absl::Status tx_not_open(const std::string& id) {
 
 }  // namespace
 
-Engine::Engine(ConstructionKey, EngineOptions options, BatchObserver observer)
+Engine::Engine(ConstructionKey, EngineOptions options, EngineObserver observer)
     : options_(std::move(options)), observer_(std::move(observer)) {}
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options,
-                                                     BatchObserver observer) {
+                                                     EngineObserver observer) {
   auto engine = std::make_unique<Engine>(ConstructionKey(), options, std::move(observer));
   absl::StatusOr<std::unique_ptr<host::ComputeBackend>> backend =
       host::make_backend(options.backend);
   if (!backend.ok()) return backend.status();
   engine->backend_ = std::move(*backend);
+  if (options.data_dir.empty()) {
+    spdlog::info("engine: stateless (no data directory), backend {}",
+                 engine->backend_->description());
+    return engine;
+  }
   absl::StatusOr<std::unique_ptr<storage::Store>> store =
-      storage::Store::open(options.data_dir, options.store);
+      options.read_only ? storage::Store::open_read_only(options.data_dir, options.store)
+                        : storage::Store::open(options.data_dir, options.store);
   if (!store.ok()) return store.status();
   engine->store_ = std::move(*store);
   absl::StatusOr<std::vector<storage::TreeInfo>> trees = engine->store_->list_trees();
   if (!trees.ok()) return trees.status();
   for (const storage::TreeInfo& info : *trees) {
-    if (info.scheme != smt::kScheme) {
+    const tree::Scheme* scheme = tree::find_scheme(info.scheme);
+    if (scheme == nullptr) {
       spdlog::warn("tree {} is a {} tree, which this build does not serve; it is left untouched",
                    info.name, info.scheme);
+      std::unique_lock lock(engine->trees_mutex_);
       engine->unserved_[info.name] = info.scheme;
       continue;
     }
-    if (absl::Status opened = engine->open_tree(info); !opened.ok()) return opened;
+    absl::StatusOr<std::unique_ptr<tree::Tree>> opened =
+        scheme->open(*engine->store_, info.name, *engine->backend_, options.tree);
+    if (!opened.ok()) return opened.status();
+    std::shared_ptr<OpenTree> served = engine->serve(std::move(*opened));
+    std::unique_lock lock(engine->trees_mutex_);
+    engine->trees_[info.name] = std::move(served);
   }
   engine->tx_reaper_ = std::thread([raw = engine.get()] { raw->expire_transactions(); });
   spdlog::info("engine: {} trees open in {}, backend {}", engine->trees_.size(),
@@ -96,23 +106,38 @@ void Engine::shutdown() {
     std::unique_lock lock(trees_mutex_);
     trees.swap(trees_);
   }
-  // Drain every batcher before any tree or the store goes away.
-  for (auto& [name, open] : trees) open->batcher->stop();
+  // Drain every batcher before any tree or the store goes away; wake watchers so they end.
+  for (auto& [name, open] : trees) {
+    open->batcher->stop();
+    open->feed.changed.notify_all();
+  }
   trees.clear();
   store_.reset();
 }
 
-absl::Status Engine::open_tree(const storage::TreeInfo& info) {
-  smt::SmtTreeOptions tree_options;
-  tree_options.node_cache_bytes = options_.node_cache_bytes;
-  absl::StatusOr<std::unique_ptr<smt::SmtTree>> tree =
-      smt::SmtTree::open(*store_, info.name, *backend_, tree_options);
-  if (!tree.ok()) return tree.status();
+void Engine::VersionFeed::publish(std::uint64_t head, bool rolled_back) {
+  {
+    std::lock_guard lock(mutex);
+    state.head = head;
+    if (rolled_back) {
+      ++state.rollbacks;
+      state.last_rollback_to = head;
+    }
+  }
+  changed.notify_all();
+}
+
+std::shared_ptr<Engine::OpenTree> Engine::serve(std::unique_ptr<tree::Tree> tree) {
   auto open = std::make_shared<OpenTree>();
-  open->tree = std::move(*tree);
-  open->batcher = std::make_unique<WriteBatcher>(*open->tree, options_.batcher, observer_);
-  trees_[info.name] = std::move(open);
-  return absl::OkStatus();
+  open->tree = std::move(tree);
+  if (absl::StatusOr<storage::TreeInfo> info = open->tree->info(); info.ok()) {
+    open->feed.publish(info->head_version, false);
+  }
+  VersionFeed* feed = &open->feed;
+  open->batcher = std::make_unique<WriteBatcher>(
+      *open->tree, options_.batcher, observer_,
+      [feed](const storage::VersionRecord& record) { feed->publish(record.version, false); });
+  return open;
 }
 
 absl::StatusOr<std::shared_ptr<Engine::OpenTree>> Engine::find(const std::string& name) const {
@@ -128,73 +153,39 @@ absl::StatusOr<std::shared_ptr<Engine::OpenTree>> Engine::find(const std::string
 }
 
 absl::StatusOr<TreeSummary> Engine::create_tree(const std::string& name, const std::string& scheme,
-                                                int max_depth, std::uint64_t keep_versions) {
-  const std::string wanted = scheme.empty() ? std::string(smt::kScheme) : scheme;
-  if (wanted == "verkle") {
-    return absl::UnimplementedError("scheme: the verkle scheme is not served by this build yet");
+                                                const tree::CreateOptions& create) {
+  const std::string wanted = scheme.empty() ? "smt" : scheme;
+  const tree::Scheme* found = tree::find_scheme(wanted);
+  if (found == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("scheme: unknown scheme ", in_quotes(wanted),
+                                                   " (", tree::scheme_names(), ")"));
   }
-  if (wanted != smt::kScheme) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("scheme: unknown scheme ", in_quotes(wanted), " (smt or verkle)"));
-  }
-  smt::SmtCreateOptions create;
-  create.max_depth = max_depth == 0 ? smt::kDefaultMaxDepth : max_depth;
-  create.keep_versions = keep_versions;
   std::unique_lock lock(trees_mutex_);
   if (shut_down_) return absl::UnavailableError("the server is shutting down");
-  smt::SmtTreeOptions tree_options;
-  tree_options.node_cache_bytes = options_.node_cache_bytes;
-  absl::StatusOr<std::unique_ptr<smt::SmtTree>> tree =
-      smt::SmtTree::create(*store_, name, create, *backend_, tree_options);
-  if (!tree.ok()) return tree.status();
-  auto open = std::make_shared<OpenTree>();
-  open->tree = std::move(*tree);
-  open->batcher = std::make_unique<WriteBatcher>(*open->tree, options_.batcher, observer_);
-  smt::SmtTree& created = *open->tree;
-  trees_[name] = std::move(open);
+  if (!store_) return absl::FailedPreconditionError("no data directory: trees cannot be created");
+  absl::StatusOr<std::unique_ptr<tree::Tree>> made =
+      found->create(*store_, name, create, *backend_, options_.tree);
+  if (!made.ok()) return made.status();
+  std::shared_ptr<OpenTree> served = serve(std::move(*made));
+  const tree::Tree& created = *served->tree;
+  trees_[name] = served;
   lock.unlock();
-  spdlog::info("created tree {} (smt, max depth {}, keep {} versions)", name, create.max_depth,
-               keep_versions);
+  spdlog::info("created tree {} ({}, keep {} versions)", name, wanted, create.keep_versions);
   return summary(created, {});
 }
 
-absl::StatusOr<std::uint64_t> Engine::resolve(const smt::SmtTree& tree,
-                                              const VersionSelector& at) const {
-  if (at.version) return *at.version;
-  if (at.label) {
-    absl::StatusOr<std::vector<storage::VersionRecord>> versions = store_->versions(tree.name());
-    if (!versions.ok()) return versions.status();
-    for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
-      if (it->label == *at.label) return it->version;
-    }
-    return absl::NotFoundError(absl::StrCat("tree ", in_quotes(tree.name()),
-                                            " has no retained version labelled ",
-                                            in_quotes(*at.label)));
-  }
-  absl::StatusOr<storage::VersionRecord> head = tree.version_record();
-  if (!head.ok()) return head.status();
-  return head->version;
-}
-
-absl::StatusOr<TreeSummary> Engine::summary(const smt::SmtTree& tree,
+absl::StatusOr<TreeSummary> Engine::summary(const tree::Tree& tree,
                                             const VersionSelector& at) const {
+  absl::StatusOr<tree::Reader> reader = tree.reader(at);
+  if (!reader.ok()) return reader.status();
   TreeSummary summary;
-  absl::StatusOr<std::uint64_t> version = resolve(tree, at);
-  if (!version.ok()) return version.status();
-  absl::StatusOr<storage::VersionRecord> record = tree.version_record(*version);
-  if (!record.ok()) return record.status();
-  summary.at = std::move(*record);
-  absl::StatusOr<smt::Fr> root = tree.root(*version);
-  if (!root.ok()) return root.status();
-  summary.root = *root;
-  absl::StatusOr<storage::TreeInfo> info = tree.info();
-  if (!info.ok()) return info.status();
-  summary.info = std::move(*info);
+  summary.info = reader->view().tree();
+  summary.at = reader->version();
   return summary;
 }
 
 absl::StatusOr<std::vector<TreeSummary>> Engine::list_trees() const {
-  std::vector<std::shared_ptr<OpenTree>> open;
+  std::vector<std::shared_ptr<OpenTree>> open;  // taken out so summaries read without the lock
   {
     std::shared_lock lock(trees_mutex_);
     for (const auto& [name, tree] : trees_) open.push_back(tree);
@@ -214,9 +205,13 @@ absl::StatusOr<TreeSummary> Engine::tree(const std::string& name, const VersionS
   return summary(*(*open)->tree, at);
 }
 
-absl::StatusOr<WriteFuture> Engine::write(const std::string& tree, WriteRequest request) {
+absl::StatusOr<WriteFuture> Engine::write(const std::string& tree, WriteRequest request,
+                                          std::string_view ops_field) {
   absl::StatusOr<std::shared_ptr<OpenTree>> open = find(tree);
   if (!open.ok()) return open.status();
+  if (absl::Status checked = (*open)->tree->check_ops(request.ops, ops_field); !checked.ok()) {
+    return checked;
+  }
   return (*open)->batcher->submit(std::move(request));
 }
 
@@ -246,8 +241,21 @@ absl::StatusOr<TxHandle> Engine::begin_tx(const std::string& tree, std::uint32_t
   return TxHandle{*id, timeout_ms};
 }
 
-absl::StatusOr<std::uint64_t> Engine::add_to_tx(const std::string& id,
-                                                std::vector<smt::SmtOp> ops) {
+absl::StatusOr<std::uint64_t> Engine::add_to_tx(const std::string& id, std::vector<tree::Op> ops,
+                                                std::string_view ops_field) {
+  std::string tree_name;
+  {
+    std::lock_guard lock(tx_mutex_);
+    auto found = transactions_.find(id);
+    if (found == transactions_.end()) return tx_not_open(id);
+    tree_name = found->second.tree;
+  }
+  // Checked outside the lock: the ops' cost is theirs, not every other transaction's.
+  absl::StatusOr<std::shared_ptr<OpenTree>> open = find(tree_name);
+  if (!open.ok()) return open.status();
+  if (absl::Status checked = (*open)->tree->check_ops(ops, ops_field); !checked.ok()) {
+    return checked;
+  }
   std::lock_guard lock(tx_mutex_);
   auto found = transactions_.find(id);
   if (found == transactions_.end()) return tx_not_open(id);
@@ -265,7 +273,8 @@ absl::StatusOr<std::uint64_t> Engine::add_to_tx(const std::string& id,
         " (max_total_ops); these operations were not added, the transaction stays open"));
   }
   transaction_ops_ += ops.size();
-  tx.ops.insert(tx.ops.end(), ops.begin(), ops.end());
+  tx.ops.insert(tx.ops.end(), std::make_move_iterator(ops.begin()),
+                std::make_move_iterator(ops.end()));
   tx.expires = std::chrono::steady_clock::now() + tx.timeout;
   return tx.ops.size();
 }
@@ -334,23 +343,61 @@ void Engine::expire_transactions() {
   }
 }
 
-absl::StatusOr<GetOutcome> Engine::get(const std::string& tree, const smt::Fr& key,
+void Engine::report_proof(const tree::Tree& tree, std::size_t keys,
+                          const absl::StatusOr<tree::Proof>& proof,
+                          std::chrono::steady_clock::time_point started) const {
+  if (!observer_.on_proof) return;
+  ProofReport report;
+  report.tree = tree.name();
+  report.scheme = std::string(tree.scheme());
+  report.keys = keys;
+  report.ok = proof.ok();
+  if (proof.ok()) report.bytes = proof->bytes.size();
+  report.ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  observer_.on_proof(report);
+}
+
+absl::StatusOr<GetOutcome> Engine::get(const std::string& tree, const std::string& key,
                                        const VersionSelector& at, bool with_proof) const {
   absl::StatusOr<std::shared_ptr<OpenTree>> open = find(tree);
   if (!open.ok()) return open.status();
-  const smt::SmtTree& smt = *(*open)->tree;
-  absl::StatusOr<std::uint64_t> version = resolve(smt, at);
-  if (!version.ok()) return version.status();
+  const tree::Tree& served = *(*open)->tree;
+  if (absl::Status checked = served.check_key(key, "key"); !checked.ok()) return checked;
+  absl::StatusOr<tree::Reader> reader = served.reader(at);
+  if (!reader.ok()) return reader.status();
   GetOutcome outcome;
-  outcome.version = *version;
-  absl::StatusOr<smt::Fr> root = smt.root(*version);
-  if (!root.ok()) return root.status();
-  outcome.root = *root;
-  absl::StatusOr<std::optional<smt::Fr>> value = smt.get(key, *version);
+  outcome.version = reader->version();
+  absl::StatusOr<std::optional<std::string>> value = reader->get(key);
   if (!value.ok()) return value.status();
-  outcome.value = *value;
+  outcome.value = std::move(*value);
   if (with_proof) {
-    absl::StatusOr<smt::SmtProof> proof = smt.prove(key, *version);
+    const auto started = std::chrono::steady_clock::now();
+    absl::StatusOr<tree::Proof> proof = reader->prove(std::span(&key, 1), "key");
+    report_proof(served, 1, proof, started);
+    if (!proof.ok()) return proof.status();
+    outcome.proof = std::move(*proof);
+  }
+  return outcome;
+}
+
+absl::StatusOr<GetManyOutcome> Engine::get_many(const std::string& tree,
+                                                const std::vector<std::string>& keys,
+                                                const VersionSelector& at, bool with_proof) const {
+  absl::StatusOr<std::shared_ptr<OpenTree>> open = find(tree);
+  if (!open.ok()) return open.status();
+  const tree::Tree& served = *(*open)->tree;
+  absl::StatusOr<tree::Reader> reader = served.reader(at);
+  if (!reader.ok()) return reader.status();
+  GetManyOutcome outcome;
+  outcome.version = reader->version();
+  absl::StatusOr<std::vector<std::optional<std::string>>> values = reader->get_many(keys);
+  if (!values.ok()) return values.status();
+  outcome.values = std::move(*values);
+  if (with_proof) {
+    const auto started = std::chrono::steady_clock::now();
+    absl::StatusOr<tree::Proof> proof = reader->prove(keys);
+    report_proof(served, keys.size(), proof, started);
     if (!proof.ok()) return proof.status();
     outcome.proof = std::move(*proof);
   }
@@ -358,33 +405,54 @@ absl::StatusOr<GetOutcome> Engine::get(const std::string& tree, const smt::Fr& k
 }
 
 absl::StatusOr<ProveOutcome> Engine::prove(const std::string& tree,
-                                           const std::vector<smt::Fr>& keys,
-                                           const VersionSelector& at) const {
-  if (keys.empty()) return absl::InvalidArgumentError("keys: at least one key is needed");
-  if (keys.size() > kMaxProveKeys) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("keys: ", keys.size(), " keys, at most ", kMaxProveKeys, " per proof"));
-  }
+                                           const std::vector<std::string>& keys,
+                                           const VersionSelector& at,
+                                           std::string_view encoding) const {
   absl::StatusOr<std::shared_ptr<OpenTree>> open = find(tree);
   if (!open.ok()) return open.status();
-  const smt::SmtTree& smt = *(*open)->tree;
-  absl::StatusOr<std::uint64_t> version = resolve(smt, at);
-  if (!version.ok()) return version.status();
-  ProveOutcome outcome;
-  outcome.version = *version;
-  absl::StatusOr<smt::Fr> root = smt.root(*version);
-  if (!root.ok()) return root.status();
-  outcome.root = *root;
-  if (keys.size() == 1) {
-    absl::StatusOr<smt::SmtProof> proof = smt.prove(keys[0], *version);
-    if (!proof.ok()) return proof.status();
-    outcome.proof = std::move(*proof);
-  } else {
-    absl::StatusOr<smt::SmtMultiProof> proof = smt.prove_many(keys, *version);
-    if (!proof.ok()) return proof.status();
-    outcome.proof = std::move(*proof);
-  }
-  return outcome;
+  const tree::Tree& served = *(*open)->tree;
+  absl::StatusOr<tree::Reader> reader = served.reader(at);
+  if (!reader.ok()) return reader.status();
+  const auto started = std::chrono::steady_clock::now();
+  absl::StatusOr<tree::Proof> proof = reader->prove(keys, "keys", encoding);
+  report_proof(served, keys.size(), proof, started);
+  if (!proof.ok()) return proof.status();
+  return ProveOutcome{reader->version(), std::move(*proof)};
+}
+
+absl::StatusOr<ScanOutcome> Engine::scan(const std::string& tree, const VersionSelector& at,
+                                         const std::string& after, std::size_t limit) const {
+  absl::StatusOr<std::shared_ptr<OpenTree>> open = find(tree);
+  if (!open.ok()) return open.status();
+  absl::StatusOr<tree::Reader> reader = (*open)->tree->reader(at);
+  if (!reader.ok()) return reader.status();
+  absl::StatusOr<tree::ScanPage> page = reader->scan(after, limit);
+  if (!page.ok()) return page.status();
+  return ScanOutcome{reader->version(), std::move(*page)};
+}
+
+absl::StatusOr<tree::VerifyOutcome> Engine::verify(std::string_view proof,
+                                                   std::optional<std::string_view> root) const {
+  return tree::verify_any(proof, root, *backend_);
+}
+
+absl::StatusOr<storage::VersionRecord> Engine::version_record(const std::string& tree,
+                                                              std::uint64_t version) const {
+  absl::StatusOr<std::shared_ptr<OpenTree>> open = find(tree);
+  if (!open.ok()) return open.status();
+  return (*open)->tree->version_record(version);
+}
+
+absl::StatusOr<FeedState> Engine::wait_for_versions(const std::string& tree, const FeedState& seen,
+                                                    std::chrono::milliseconds timeout) const {
+  absl::StatusOr<std::shared_ptr<OpenTree>> open = find(tree);
+  if (!open.ok()) return open.status();
+  const VersionFeed& feed = (*open)->feed;
+  std::unique_lock lock(feed.mutex);
+  feed.changed.wait_for(lock, timeout, [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return !(feed.state == seen) || shut_down_;
+  });
+  return feed.state;
 }
 
 absl::StatusOr<TreeSummary> Engine::rollback(const std::string& tree, const VersionSelector& to) {
@@ -393,24 +461,25 @@ absl::StatusOr<TreeSummary> Engine::rollback(const std::string& tree, const Vers
   }
   absl::StatusOr<std::shared_ptr<OpenTree>> open = find(tree);
   if (!open.ok()) return open.status();
-  smt::SmtTree& smt = *(*open)->tree;
+  tree::Tree& served = *(*open)->tree;
   absl::StatusOr<storage::TreeInfo> rolled =
       (*open)->batcher->exclusive([&]() -> absl::StatusOr<storage::TreeInfo> {
-        absl::StatusOr<std::uint64_t> version = resolve(smt, to);
+        absl::StatusOr<std::uint64_t> version = served.resolve(to);
         if (!version.ok()) return version.status();
-        return smt.rollback(*version);
+        return served.rollback(*version);
       });
   if (!rolled.ok()) return rolled.status();
+  (*open)->feed.publish(rolled->head_version, true);
   spdlog::info("tree {} rolled back to version {}", tree, rolled->head_version);
-  return summary(smt, {});
+  return summary(served, {});
 }
 
 absl::StatusOr<storage::PruneResult> Engine::prune(const std::string& tree,
                                                    std::uint64_t oldest_version, bool compact) {
   absl::StatusOr<std::shared_ptr<OpenTree>> open = find(tree);
   if (!open.ok()) return open.status();
-  smt::SmtTree& smt = *(*open)->tree;
-  return (*open)->batcher->exclusive([&] { return smt.prune(oldest_version, compact); });
+  tree::Tree& served = *(*open)->tree;
+  return (*open)->batcher->exclusive([&] { return served.prune(oldest_version, compact); });
 }
 
 absl::StatusOr<std::filesystem::path> Engine::checkpoint(const std::string& name) {
@@ -431,6 +500,7 @@ absl::StatusOr<std::filesystem::path> Engine::checkpoint(const std::string& name
     return absl::AlreadyExistsError(
         absl::StrCat("name: checkpoint ", target.string(), " already exists"));
   }
+  if (!store_) return absl::FailedPreconditionError("no data directory to checkpoint");
   if (absl::Status made = store_->checkpoint(target); !made.ok()) return made;
   spdlog::info("checkpoint written to {}", target.string());
   return target;
@@ -455,6 +525,7 @@ EngineStats Engine::stats() const {
   for (const auto& [name, tree] : open) {
     TreeCounters counters;
     counters.tree = name;
+    counters.scheme = std::string(tree->tree->scheme());
     counters.batcher = tree->batcher->counters();
     counters.open_transactions = open_per_tree[name];
     if (absl::StatusOr<storage::VersionRecord> head = tree->tree->version_record(); head.ok()) {

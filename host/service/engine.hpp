@@ -1,6 +1,8 @@
 // The service's engine: one store, one compute backend, every tree of the store with its write
-// batcher, and the open transactions. The RPC layer translates wire messages into these calls;
-// everything here is typed and validated (keys are field elements already).
+// batcher, and the open transactions. The RPC layer translates wire messages into these calls.
+// Trees are known only as tree::Tree (every scheme of host/tree/schemes.hpp alike); keys, values,
+// roots and proofs are bytes in the scheme's wire form, checked here against the tree's scheme
+// (INVALID_ARGUMENT naming the field). Every read of one call uses one store snapshot.
 #pragma once
 
 #include <atomic>
@@ -20,10 +22,12 @@
 #include <variant>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "host/backend/compute_backend.hpp"
 #include "host/service/write_batcher.hpp"
-#include "host/smt/smt_tree.hpp"
+#include "host/tree/schemes.hpp"
+#include "host/tree/tree.hpp"
 #include "storage/store.hpp"
 
 namespace arbor::service {
@@ -37,39 +41,56 @@ struct TxOptions {
 };
 
 struct EngineOptions {
+  // Empty: no store at all, a stateless engine (only verify() works; every tree is NOT_FOUND and
+  // create_tree FAILED_PRECONDITION). The CLI verifies offline this way.
   std::filesystem::path data_dir = "data";
+  // Open the store read-only: reads and proofs work, every write is FAILED_PRECONDITION (the CLI's
+  // reads, alongside a running arbord).
+  bool read_only = false;
   storage::StoreOptions store;
   host::BackendChoice backend = host::BackendChoice::kAuto;
-  std::uint64_t node_cache_bytes = 64ULL << 20;  // per tree
+  tree::OpenOptions tree;  // per tree (node cache)
   BatcherOptions batcher;
   TxOptions tx;
   // Checkpoints are made in directories under this one (created on demand).
   std::filesystem::path checkpoint_dir = "checkpoints";
 };
 
-// A version named by number or by label; neither means the head.
-struct VersionSelector {
-  std::optional<std::uint64_t> version;
-  std::optional<std::string> label;
-};
+using VersionSelector = tree::VersionSelector;
 
 struct TreeSummary {
   storage::TreeInfo info;
-  storage::VersionRecord at;  // the selected (or head) version's record
-  smt::Fr root = smt::Fr::zero();
+  storage::VersionRecord at;  // the selected (or head) version's record; at.root is the root
 };
 
 struct GetOutcome {
-  std::optional<smt::Fr> value;
-  std::uint64_t version = 0;
-  smt::Fr root = smt::Fr::zero();
-  std::optional<smt::SmtProof> proof;
+  storage::VersionRecord version;
+  std::optional<std::string> value;
+  std::optional<tree::Proof> proof;
+};
+
+struct GetManyOutcome {
+  storage::VersionRecord version;
+  std::vector<std::optional<std::string>> values;  // one per key asked, in order
+  std::optional<tree::Proof> proof;                // one proof of every key
 };
 
 struct ProveOutcome {
-  std::uint64_t version = 0;
-  smt::Fr root = smt::Fr::zero();
-  std::variant<smt::SmtProof, smt::SmtMultiProof> proof;
+  storage::VersionRecord version;
+  tree::Proof proof;
+};
+
+struct ScanOutcome {
+  storage::VersionRecord version;
+  tree::ScanPage page;
+};
+
+// Where a tree's version history stands, for watchers: a change of either means "look again".
+struct FeedState {
+  std::uint64_t head = 0;
+  std::uint64_t rollbacks = 0;         // rollbacks since the engine opened
+  std::uint64_t last_rollback_to = 0;  // the version the latest of them returned to
+  bool operator==(const FeedState&) const = default;
 };
 
 struct TxHandle {
@@ -79,6 +100,7 @@ struct TxHandle {
 
 struct TreeCounters {
   std::string tree;
+  std::string scheme;
   std::uint64_t version = 0;
   std::uint64_t size = 0;
   WriteBatcher::Counters batcher;
@@ -100,12 +122,12 @@ class Engine {
  public:
   // Opens (creating if needed) the store, picks the backend and opens every tree.
   static absl::StatusOr<std::unique_ptr<Engine>> open(const EngineOptions& options,
-                                                      BatchObserver observer = {});
+                                                      EngineObserver observer = {});
   // Use open(); the key keeps construction there while make_unique can reach the constructor.
   struct ConstructionKey {
     explicit ConstructionKey() = default;
   };
-  Engine(ConstructionKey, EngineOptions options, BatchObserver observer);
+  Engine(ConstructionKey, EngineOptions options, EngineObserver observer);
   ~Engine();  // shutdown() if not done
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -117,16 +139,20 @@ class Engine {
   const host::ComputeBackend& backend() const { return *backend_; }
   storage::Store& store() { return *store_; }
 
+  // `scheme` empty means "smt".
   absl::StatusOr<TreeSummary> create_tree(const std::string& name, const std::string& scheme,
-                                          int max_depth, std::uint64_t keep_versions);
+                                          const tree::CreateOptions& create);
   absl::StatusOr<std::vector<TreeSummary>> list_trees() const;
   absl::StatusOr<TreeSummary> tree(const std::string& name, const VersionSelector& at = {}) const;
 
-  absl::StatusOr<WriteFuture> write(const std::string& tree, WriteRequest request);
+  // `ops_field` names the operations in errors (e.g. "write.ops" inside a stream).
+  absl::StatusOr<WriteFuture> write(const std::string& tree, WriteRequest request,
+                                    std::string_view ops_field = "ops");
 
   absl::StatusOr<TxHandle> begin_tx(const std::string& tree, std::uint32_t timeout_ms);
   // Returns the transaction's operation count.
-  absl::StatusOr<std::uint64_t> add_to_tx(const std::string& id, std::vector<smt::SmtOp> ops);
+  absl::StatusOr<std::uint64_t> add_to_tx(const std::string& id, std::vector<tree::Op> ops,
+                                          std::string_view ops_field = "ops");
   // Hands the transaction to its tree's batcher as one write. When the batcher refuses it
   // (overload), the transaction stays open and can be committed again.
   absl::StatusOr<WriteFuture> commit_tx(const std::string& id,
@@ -135,10 +161,26 @@ class Engine {
   // Returns how many operations were discarded.
   absl::StatusOr<std::uint64_t> abort_tx(const std::string& id);
 
-  absl::StatusOr<GetOutcome> get(const std::string& tree, const smt::Fr& key,
+  absl::StatusOr<GetOutcome> get(const std::string& tree, const std::string& key,
                                  const VersionSelector& at, bool with_proof) const;
-  absl::StatusOr<ProveOutcome> prove(const std::string& tree, const std::vector<smt::Fr>& keys,
-                                     const VersionSelector& at) const;
+  absl::StatusOr<GetManyOutcome> get_many(const std::string& tree,
+                                          const std::vector<std::string>& keys,
+                                          const VersionSelector& at, bool with_proof) const;
+  // `encoding`: "binary" (or empty) or "json".
+  absl::StatusOr<ProveOutcome> prove(const std::string& tree, const std::vector<std::string>& keys,
+                                     const VersionSelector& at,
+                                     std::string_view encoding = {}) const;
+  absl::StatusOr<ScanOutcome> scan(const std::string& tree, const VersionSelector& at,
+                                   const std::string& after, std::size_t limit) const;
+  // Stateless: the scheme is told by the proof's encoding.
+  absl::StatusOr<tree::VerifyOutcome> verify(std::string_view proof,
+                                             std::optional<std::string_view> root) const;
+  // The record of one retained version (watchers).
+  absl::StatusOr<storage::VersionRecord> version_record(const std::string& tree,
+                                                        std::uint64_t version) const;
+  // Returns the tree's feed state as soon as it differs from `seen`, or after `timeout`.
+  absl::StatusOr<FeedState> wait_for_versions(const std::string& tree, const FeedState& seen,
+                                              std::chrono::milliseconds timeout) const;
   absl::StatusOr<TreeSummary> rollback(const std::string& tree, const VersionSelector& to);
   absl::StatusOr<storage::PruneResult> prune(const std::string& tree, std::uint64_t oldest_version,
                                              bool compact);
@@ -148,38 +190,49 @@ class Engine {
   EngineStats stats() const;
 
  private:
+  struct VersionFeed {
+    mutable std::mutex mutex;
+    mutable std::condition_variable changed;
+    FeedState state ABSL_GUARDED_BY(mutex);
+    void publish(std::uint64_t head, bool rolled_back);
+  };
   struct OpenTree {
-    std::unique_ptr<smt::SmtTree> tree;
-    std::unique_ptr<WriteBatcher> batcher;
+    std::unique_ptr<tree::Tree> tree;
+    VersionFeed feed;
+    std::unique_ptr<WriteBatcher> batcher;  // last: stopped before the tree goes
   };
   struct Transaction {
     std::string tree;
-    std::vector<smt::SmtOp> ops;
+    std::vector<tree::Op> ops;
     std::chrono::milliseconds timeout{0};
     std::chrono::steady_clock::time_point expires;
   };
 
   absl::StatusOr<std::shared_ptr<OpenTree>> find(const std::string& name) const;
-  absl::Status open_tree(const storage::TreeInfo& info);
-  absl::StatusOr<std::uint64_t> resolve(const smt::SmtTree& tree, const VersionSelector& at) const;
-  absl::StatusOr<TreeSummary> summary(const smt::SmtTree& tree, const VersionSelector& at) const;
+  // Wraps an opened tree with its feed and batcher.
+  std::shared_ptr<OpenTree> serve(std::unique_ptr<tree::Tree> tree);
+  absl::StatusOr<TreeSummary> summary(const tree::Tree& tree, const VersionSelector& at) const;
+  void report_proof(const tree::Tree& tree, std::size_t keys,
+                    const absl::StatusOr<tree::Proof>& proof,
+                    std::chrono::steady_clock::time_point started) const;
   void expire_transactions();
 
   const EngineOptions options_;
-  BatchObserver observer_;
+  EngineObserver observer_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<host::ComputeBackend> backend_;
 
   mutable std::shared_mutex trees_mutex_;
-  std::map<std::string, std::shared_ptr<OpenTree>> trees_;
-  std::map<std::string, std::string> unserved_;  // tree -> scheme this build cannot serve
+  std::map<std::string, std::shared_ptr<OpenTree>> trees_ ABSL_GUARDED_BY(trees_mutex_);
+  // tree -> scheme this build cannot serve
+  std::map<std::string, std::string> unserved_ ABSL_GUARDED_BY(trees_mutex_);
 
   mutable std::mutex tx_mutex_;
   std::condition_variable tx_reaper_wake_;
-  std::map<std::string, Transaction> transactions_;
-  std::uint64_t transaction_ops_ = 0;
-  std::uint64_t transactions_expired_ = 0;
-  bool stopping_ = false;
+  std::map<std::string, Transaction> transactions_ ABSL_GUARDED_BY(tx_mutex_);
+  std::uint64_t transaction_ops_ ABSL_GUARDED_BY(tx_mutex_) = 0;
+  std::uint64_t transactions_expired_ ABSL_GUARDED_BY(tx_mutex_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(tx_mutex_) = false;
   std::thread tx_reaper_;
   std::atomic<bool> shut_down_{false};
 };

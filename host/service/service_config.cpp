@@ -159,7 +159,7 @@ absl::StatusOr<ServiceConfig> parse_service_config(const std::string& toml_text,
   store.on("verify_heads_on_open", bool_into(engine.store.verify_heads_on_open));
 
   TableReader trees("trees");
-  trees.on("node_cache_mb", integer_into(engine.node_cache_bytes, 0, 1 << 20, kMiB));
+  trees.on("node_cache_mb", integer_into(engine.tree.node_cache_bytes, 0, 1 << 20, kMiB));
 
   TableReader batcher("batcher");
   std::int64_t max_delay_us = engine.batcher.max_delay.count();
@@ -295,7 +295,7 @@ std::string describe_service_config(const ServiceConfig& config) {
       << "\nwrite_buffer_mb = " << engine.store.write_buffer_bytes / kMiB
       << "\nmax_open_files = " << engine.store.max_open_files
       << "\nverify_heads_on_open = " << (engine.store.verify_heads_on_open ? "true" : "false")
-      << "\n\n[trees]\nnode_cache_mb = " << engine.node_cache_bytes / kMiB
+      << "\n\n[trees]\nnode_cache_mb = " << engine.tree.node_cache_bytes / kMiB
       << "\n\n[batcher]\nmax_batch_ops = " << engine.batcher.max_batch_ops
       << "\nmax_delay_us = " << engine.batcher.max_delay.count()
       << "\nmax_queue_ops = " << engine.batcher.max_queue_ops

@@ -13,17 +13,24 @@ double ms_between(std::chrono::steady_clock::time_point from,
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
-struct FrHash {
-  size_t operator()(const smt::Fr& value) const {
-    // Montgomery form is a bijection, so its limbs hash as well as the canonical ones.
-    return static_cast<size_t>(value.limb[0] ^ (value.limb[1] * 0x9e3779b97f4a7c15ULL));
+// The distinct keys of a write, in the order first written.
+std::vector<std::string> distinct_keys(const std::vector<tree::Op>& ops) {
+  std::unordered_set<std::string_view> seen;
+  std::vector<std::string> keys;
+  for (const tree::Op& op : ops) {
+    if (seen.insert(op.key).second) keys.push_back(op.key);
   }
-};
+  return keys;
+}
 
 }  // namespace
 
-WriteBatcher::WriteBatcher(smt::SmtTree& tree, BatcherOptions options, BatchObserver observer)
-    : tree_(tree), options_(options), observer_(std::move(observer)) {
+WriteBatcher::WriteBatcher(tree::Tree& tree, BatcherOptions options, EngineObserver observer,
+                           std::function<void(const storage::VersionRecord&)> on_version)
+    : tree_(tree),
+      options_(options),
+      observer_(std::move(observer)),
+      on_version_(std::move(on_version)) {
   worker_ = std::thread([this] { run(); });
 }
 
@@ -142,7 +149,7 @@ void WriteBatcher::apply_group(std::vector<Pending>& group) {
 absl::Status WriteBatcher::apply_together(std::vector<Pending*>& writes,
                                           std::chrono::steady_clock::time_point queued_at) {
   const auto started = std::chrono::steady_clock::now();
-  std::vector<smt::SmtOp> merged;
+  std::vector<tree::Op> merged;
   const bool alone = writes.size() == 1;
   if (!alone) {
     size_t total = 0;
@@ -152,49 +159,66 @@ absl::Status WriteBatcher::apply_together(std::vector<Pending*>& writes,
       merged.insert(merged.end(), pending->request.ops.begin(), pending->request.ops.end());
     }
   }
-  const std::vector<smt::SmtOp>& ops = alone ? writes.front()->request.ops : merged;
-  smt::ApplyOptions apply_options;
+  const std::vector<tree::Op>& ops = alone ? writes.front()->request.ops : merged;
+  tree::ApplyOptions apply_options;
   apply_options.expected_version = writes.front()->request.expected_version;
   for (const Pending* pending : writes) {
     if (!pending->request.label.empty()) apply_options.label = pending->request.label;
   }
-  absl::StatusOr<smt::ApplyResult> applied = tree_.apply(ops, apply_options);
+  absl::StatusOr<tree::ApplyResult> applied = tree_.apply(ops, apply_options);
 
   BatchReport report;
   report.tree = tree_.name();
+  report.scheme = std::string(tree_.scheme());
   report.writes = static_cast<std::uint32_t>(writes.size());
   report.ops = ops.size();
   report.queue_wait_ms = ms_between(queued_at, started);
   report.apply_ms = ms_between(started, std::chrono::steady_clock::now());
   report.ok = applied.ok();
   if (applied.ok()) report.stats = applied->stats;
-  if (observer_) observer_(report);
+  if (observer_.on_batch) observer_.on_batch(report);
   if (!applied.ok()) return applied.status();
 
   {
     std::lock_guard lock(queue_mutex_);
     ++counters_.versions;
   }
+  if (on_version_) on_version_(applied->version);
+  const std::uint64_t version = applied->version.version;
+  // Proofs of every write of the version come from one snapshot of it.
+  std::optional<absl::StatusOr<tree::Reader>> reader;
   for (Pending* pending : writes) {
     WriteOutcome outcome;
     outcome.version = applied->version;
-    outcome.root = applied->root;
-    outcome.size = applied->entry_count;
     outcome.coalesced_writes = static_cast<std::uint32_t>(writes.size());
     absl::Status proved = absl::OkStatus();
-    if (pending->request.with_proofs) {
-      std::unordered_set<smt::Fr, FrHash> seen;
-      for (const smt::SmtOp& op : pending->request.ops) {
-        if (!seen.insert(op.key).second) continue;
-        absl::StatusOr<smt::SmtProof> proof = tree_.prove(op.key, applied->version);
-        if (!proof.ok()) {
-          // The write is durable; say so rather than report it as refused.
-          proved = absl::InternalError(absl::StrCat(
-              "the write was applied as version ", applied->version,
-              " but its proofs could not be read: ", std::string(proof.status().message())));
-          break;
+    if (pending->request.with_proofs && !pending->request.ops.empty()) {
+      if (!reader) reader.emplace(tree_.reader({version, std::nullopt}));
+      const std::vector<std::string> keys = distinct_keys(pending->request.ops);
+      const auto proof_started = std::chrono::steady_clock::now();
+      absl::StatusOr<tree::WriteProofs> proofs =
+          reader->ok() ? (*reader)->prove_written(keys)
+                       : absl::StatusOr<tree::WriteProofs>(reader->status());
+      if (observer_.on_proof) {
+        ProofReport proof_report;
+        proof_report.tree = report.tree;
+        proof_report.scheme = report.scheme;
+        proof_report.keys = keys.size();
+        proof_report.ms = ms_between(proof_started, std::chrono::steady_clock::now());
+        proof_report.ok = proofs.ok();
+        if (proofs.ok()) {
+          for (const tree::WrittenKey& key : proofs->keys) proof_report.bytes += key.proof.size();
+          if (proofs->combined) proof_report.bytes += proofs->combined->bytes.size();
         }
-        outcome.proofs.push_back(KeyProof{std::move(*proof)});
+        observer_.on_proof(proof_report);
+      }
+      if (proofs.ok()) {
+        outcome.proofs = std::move(*proofs);
+      } else {
+        // The write is durable; say so rather than report it as refused.
+        proved = absl::InternalError(absl::StrCat(
+            "the write was applied as version ", version,
+            " but its proofs could not be made: ", std::string(proofs.status().message())));
       }
     }
     if (proved.ok()) {

@@ -7,7 +7,8 @@
 // i.e. after it is durable per the store's sync mode. A write that carries an expected version
 // always begins a group, so "the tree is at v" is checked against the version its operations
 // are applied on. When a group fails for a reason that one write can cause (a leaf past max
-// depth), each write of the group is retried alone so only that write is refused.
+// depth), each write of the group is retried alone so only that write is refused. The batcher
+// knows a tree only through tree::Tree, so it serves every scheme alike.
 #pragma once
 
 #include <chrono>
@@ -22,9 +23,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "host/smt/smt_proof.hpp"
-#include "host/smt/smt_tree.hpp"
+#include "host/tree/tree.hpp"
 
 namespace arbor::service {
 
@@ -37,39 +38,51 @@ struct BatcherOptions {
 };
 
 struct WriteRequest {
-  std::vector<smt::SmtOp> ops;
+  std::vector<tree::Op> ops;  // checked by the tree's check_ops() before submit()
   std::optional<std::uint64_t> expected_version;
   std::string label;  // a coalesced version keeps the label of its last labelled write
   bool with_proofs = false;
 };
 
-struct KeyProof {
-  smt::SmtProof proof;  // carries the key, existence and value
-};
-
 struct WriteOutcome {
-  std::uint64_t version = 0;
-  smt::Fr root = smt::Fr::zero();
-  std::uint64_t size = 0;
-  std::vector<KeyProof> proofs;  // one per distinct key written, in the order first written
+  storage::VersionRecord version;  // number, wire root, label, commit time, tree size
+  tree::WriteProofs proofs;        // when asked for: the write's keys at the new version
   std::uint32_t coalesced_writes = 1;
 };
 
 // What one applied version cost; reported to an observer (metrics) after each commit.
 struct BatchReport {
   std::string tree;
+  std::string scheme;
   std::uint32_t writes = 0;
   std::uint64_t ops = 0;
   double queue_wait_ms = 0;  // first write queued -> apply started
   double apply_ms = 0;
-  smt::ApplyStats stats;
+  tree::ApplyStats stats;
   bool ok = true;
 };
-using BatchObserver = std::function<void(const BatchReport&)>;
+
+// A proof made for a reader or a write, for metrics.
+struct ProofReport {
+  std::string tree;
+  std::string scheme;
+  std::uint64_t keys = 0;
+  std::uint64_t bytes = 0;
+  double ms = 0;
+  bool ok = true;
+};
+
+// Either callback may be empty. Called from batcher workers and RPC threads: must be thread-safe.
+struct EngineObserver {
+  std::function<void(const BatchReport&)> on_batch;
+  std::function<void(const ProofReport&)> on_proof;
+};
 
 class WriteBatcher {
  public:
-  WriteBatcher(smt::SmtTree& tree, BatcherOptions options, BatchObserver observer = {});
+  // `on_version` runs on the worker after each committed version (version feeds for watchers).
+  WriteBatcher(tree::Tree& tree, BatcherOptions options, EngineObserver observer = {},
+               std::function<void(const storage::VersionRecord&)> on_version = {});
   ~WriteBatcher();  // drains: every accepted write is applied and answered
   WriteBatcher(const WriteBatcher&) = delete;
   WriteBatcher& operator=(const WriteBatcher&) = delete;
@@ -113,17 +126,18 @@ class WriteBatcher {
   absl::Status apply_together(std::vector<Pending*>& writes,
                               std::chrono::steady_clock::time_point queued_at);
 
-  smt::SmtTree& tree_;
+  tree::Tree& tree_;
   const BatcherOptions options_;
-  BatchObserver observer_;
+  EngineObserver observer_;
+  std::function<void(const storage::VersionRecord&)> on_version_;
 
   mutable std::mutex queue_mutex_;
   std::condition_variable queue_changed_;
-  std::deque<Pending> queue_;
-  std::uint64_t queued_ops_ = 0;
-  bool stopping_ = false;
-  size_t last_group_writes_ = 0;
-  Counters counters_;
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(queue_mutex_);
+  std::uint64_t queued_ops_ ABSL_GUARDED_BY(queue_mutex_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(queue_mutex_) = false;
+  Counters counters_ ABSL_GUARDED_BY(queue_mutex_);
+  size_t last_group_writes_ = 0;  // worker only
 
   std::mutex apply_mutex_;
   std::thread worker_;

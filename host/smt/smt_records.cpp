@@ -66,6 +66,20 @@ std::string fr_bytes(const Fr& value) {
 
 std::string value_key(const Fr& key) { return fr_bytes(key); }
 
+absl::StatusOr<Fr> wire_fr(std::string_view bytes, std::string_view field) {
+  if (bytes.size() != 32) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(field), ": ", bytes.size(), " bytes, expected 32 (big-endian)"));
+  }
+  absl::StatusOr<Fr> value =
+      field::from_bytes_be(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  if (!value.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(field), ": ", std::string(value.status().message())));
+  }
+  return value;
+}
+
 absl::StatusOr<Fr> stored_fr(std::string_view bytes, std::string_view what) {
   absl::StatusOr<Fr> value =
       field::from_bytes_be(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());

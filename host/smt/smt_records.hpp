@@ -45,6 +45,9 @@ std::string value_key(const Fr& key);
 // 32 bytes, big-endian canonical.
 void append_fr(std::string& out, const Fr& value);
 std::string fr_bytes(const Fr& value);
+// A field element in the wire form (32 bytes big-endian, below p); INVALID_ARGUMENT naming
+// `field` otherwise.
+absl::StatusOr<Fr> wire_fr(std::string_view bytes, std::string_view field);
 // Refuses wrong lengths and values >= p (DATA_LOSS: these are the store's own records).
 absl::StatusOr<Fr> stored_fr(std::string_view bytes, std::string_view what);
 

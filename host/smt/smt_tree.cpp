@@ -346,10 +346,8 @@ absl::StatusOr<Fr> root_of(const storage::VersionRecord& record, std::string_vie
 
 SmtTree::SmtTree(storage::Store& store, std::string name, SmtParams params,
                  host::ComputeBackend& backend, const SmtTreeOptions& options, std::uint64_t head)
-    : store_(store),
-      name_(std::move(name)),
+    : tree::Tree(store, std::move(name), backend),
       params_(params),
-      backend_(backend),
       cache_(options.node_cache_bytes) {
   cache_.reset(head);
 }
@@ -393,7 +391,37 @@ absl::StatusOr<std::unique_ptr<SmtTree>> SmtTree::open(storage::Store& store,
       new SmtTree(store, name, *params, backend, options, info->head_version));
 }
 
-absl::StatusOr<storage::TreeInfo> SmtTree::info() const { return store_.tree_info(name_); }
+absl::Status SmtTree::check_key(std::string_view key, std::string_view field) const {
+  return wire_fr(key, field).status();
+}
+
+absl::Status SmtTree::check_value(std::string_view value, std::string_view field) const {
+  return wire_fr(value, field).status();
+}
+
+absl::StatusOr<tree::ApplyResult> SmtTree::apply(std::span<const tree::Op> ops,
+                                                 const tree::ApplyOptions& options) {
+  std::vector<SmtOp> typed;
+  typed.reserve(ops.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const std::string at = absl::StrCat("ops[", i, "]");
+    absl::StatusOr<Fr> key = wire_fr(ops[i].key, absl::StrCat(at, ".key"));
+    if (!key.ok()) return key.status();
+    if (ops[i].kind == tree::Op::Kind::kDelete) {
+      typed.push_back(SmtOp::erase(*key));
+      continue;
+    }
+    absl::StatusOr<Fr> value = wire_fr(ops[i].value, absl::StrCat(at, ".value"));
+    if (!value.ok()) return value.status();
+    typed.push_back(SmtOp::put(*key, *value));
+  }
+  absl::StatusOr<ApplyResult> applied = apply(std::span<const SmtOp>(typed), options);
+  if (!applied.ok()) return applied.status();
+  tree::ApplyResult result;
+  result.version = std::move(applied->record);
+  result.stats = applied->stats;  // the shared counters
+  return result;
+}
 
 absl::StatusOr<std::vector<std::optional<std::string>>> SmtTree::read_nodes(
     const storage::TreeView& view, std::span<const std::string> keys) const {
@@ -422,7 +450,7 @@ absl::StatusOr<std::vector<std::optional<std::string>>> SmtTree::read_nodes(
 
 absl::StatusOr<ApplyResult> SmtTree::apply(std::span<const SmtOp> ops,
                                            const ApplyOptions& options) {
-  std::lock_guard writer(writer_);
+  std::lock_guard writer(writer_mutex_);
   ApplyResult result;
   ApplyStats& stats = result.stats;
   auto started = std::chrono::steady_clock::now();
@@ -591,7 +619,7 @@ absl::StatusOr<ApplyResult> SmtTree::apply(std::span<const SmtOp> ops,
                  encode_internal(plan.child[0], plan.child[1]));
     }
   }
-  stats.hash_ms = ms_since(started);
+  stats.compute_ms = ms_since(started);
 
   started = std::chrono::steady_clock::now();
   commit.root = fr_bytes(new_root);
@@ -605,14 +633,8 @@ absl::StatusOr<ApplyResult> SmtTree::apply(std::span<const SmtOp> ops,
   result.version = committed->version;
   result.root = new_root;
   result.entry_count = committed->entry_count;
+  result.record = std::move(*committed);
   return result;
-}
-
-absl::StatusOr<storage::VersionRecord> SmtTree::version_record(
-    std::optional<std::uint64_t> version) const {
-  absl::StatusOr<storage::TreeView> view = store_.view(name_, version);
-  if (!view.ok()) return view.status();
-  return view->version();
 }
 
 absl::StatusOr<Fr> SmtTree::root(std::optional<std::uint64_t> version) const {
@@ -634,7 +656,7 @@ absl::StatusOr<std::optional<Fr>> SmtTree::get(const Fr& key,
   return std::optional<Fr>(*decoded);
 }
 
-absl::StatusOr<SmtProof> SmtTree::prove_in(const storage::TreeView& view, const Fr& key) const {
+absl::StatusOr<SmtProof> SmtTree::prove_key(const storage::TreeView& view, const Fr& key) const {
   absl::StatusOr<Fr> root = root_of(view.version(), name_);
   if (!root.ok()) return root.status();
   SmtProof proof;
@@ -673,18 +695,23 @@ absl::StatusOr<SmtProof> SmtTree::prove_in(const storage::TreeView& view, const 
 absl::StatusOr<SmtProof> SmtTree::prove(const Fr& key, std::optional<std::uint64_t> version) const {
   absl::StatusOr<storage::TreeView> view = store_.view(name_, version);
   if (!view.ok()) return view.status();
-  return prove_in(*view, key);
+  return prove_key(*view, key);
 }
 
 absl::StatusOr<SmtMultiProof> SmtTree::prove_many(std::span<const Fr> keys,
                                                   std::optional<std::uint64_t> version) const {
+  absl::StatusOr<storage::TreeView> view = store_.view(name_, version);
+  if (!view.ok()) return view.status();
+  return prove_keys(*view, keys);
+}
+
+absl::StatusOr<SmtMultiProof> SmtTree::prove_keys(const storage::TreeView& view,
+                                                  std::span<const Fr> keys) const {
   if (keys.empty()) return absl::InvalidArgumentError("no keys to prove");
   if (keys.size() > kMaxMultiProofEntries) {
     return absl::InvalidArgumentError(absl::StrCat("at most ", kMaxMultiProofEntries,
                                                    " keys per multi-proof, got ", keys.size()));
   }
-  absl::StatusOr<storage::TreeView> view = store_.view(name_, version);
-  if (!view.ok()) return view.status();
   std::vector<Fr> distinct(keys.begin(), keys.end());
   std::sort(distinct.begin(), distinct.end(), [](const Fr& a, const Fr& b) {
     return path_order(key_bits(a)) < path_order(key_bits(b));
@@ -693,23 +720,58 @@ absl::StatusOr<SmtMultiProof> SmtTree::prove_many(std::span<const Fr> keys,
   std::vector<SmtProof> proofs;
   proofs.reserve(distinct.size());
   for (const Fr& key : distinct) {
-    absl::StatusOr<SmtProof> proof = prove_in(*view, key);
+    absl::StatusOr<SmtProof> proof = prove_key(view, key);
     if (!proof.ok()) return proof.status();
     proofs.push_back(std::move(*proof));
   }
   return combine_proofs(proofs);
 }
 
-absl::StatusOr<storage::TreeInfo> SmtTree::rollback(std::uint64_t version) {
-  std::lock_guard writer(writer_);
-  absl::StatusOr<storage::TreeInfo> info = store_.rollback(name_, version);
-  if (info.ok()) cache_.reset(info->head_version);
-  return info;
+absl::StatusOr<tree::Proof> SmtTree::prove_in(const storage::TreeView& view,
+                                              std::span<const std::string> keys,
+                                              tree::ProofEncoding encoding) const {
+  std::vector<Fr> typed;
+  typed.reserve(keys.size());
+  for (const std::string& key : keys) {
+    absl::StatusOr<Fr> decoded = wire_fr(key, "key");
+    if (!decoded.ok()) return decoded.status();
+    typed.push_back(*decoded);
+  }
+  absl::StatusOr<Fr> root = root_of(view.version(), name_);
+  if (!root.ok()) return root.status();
+  tree::Proof proof;
+  const bool json = encoding == tree::ProofEncoding::kJson;
+  proof.format = std::string(json ? kJsonFormat : kBinaryFormat);
+  // One key is proved alone ("AS"), several as one multi-proof ("AM").
+  if (typed.size() == 1) {
+    absl::StatusOr<SmtProof> single = prove_key(view, typed[0]);
+    if (!single.ok()) return single.status();
+    proof.bytes = json ? proof_to_json(*single, *root).dump() : encode_proof_binary(*single);
+  } else {
+    absl::StatusOr<SmtMultiProof> multi = prove_keys(view, typed);
+    if (!multi.ok()) return multi.status();
+    proof.bytes =
+        json ? multi_proof_to_json(*multi, *root).dump() : encode_multi_proof_binary(*multi);
+  }
+  return proof;
 }
 
-absl::StatusOr<storage::PruneResult> SmtTree::prune(std::uint64_t version, bool compact) {
-  std::lock_guard writer(writer_);
-  return store_.prune(name_, version, compact);
+absl::StatusOr<tree::WriteProofs> SmtTree::prove_written_in(
+    const storage::TreeView& view, std::span<const std::string> keys) const {
+  tree::WriteProofs proofs;
+  proofs.keys.reserve(keys.size());
+  for (const std::string& key : keys) {
+    absl::StatusOr<Fr> decoded = wire_fr(key, "key");
+    if (!decoded.ok()) return decoded.status();
+    absl::StatusOr<SmtProof> proof = prove_key(view, *decoded);
+    if (!proof.ok()) return proof.status();
+    tree::WrittenKey written;
+    written.key = key;
+    if (proof->existence) written.value = fr_bytes(proof->value);
+    written.proof = encode_proof_binary(*proof);
+    proofs.keys.push_back(std::move(written));
+  }
+  return proofs;
 }
 
 }  // namespace arbor::smt

@@ -4,6 +4,10 @@
 // paths top-down (one batched read per level, the node cache first), plan every changed node on
 // the host, hash all new leaves in one backend job and then each level of internal nodes in one
 // job, deepest first, and write nodes, values and the new root in one store commit.
+//
+// SmtTree is a tree::Tree (host/tree/tree.hpp): the engine, the batcher and the service use it
+// through that interface, with keys, values and roots as 32-byte big-endian field elements. The
+// typed calls below are the same operations for callers that hold field elements.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +23,7 @@
 #include "host/smt/node_cache.hpp"
 #include "host/smt/smt_proof.hpp"
 #include "host/smt/smt_records.hpp"
+#include "host/tree/tree.hpp"
 #include "storage/store.hpp"
 
 namespace arbor::smt {
@@ -42,32 +47,24 @@ struct SmtTreeOptions {
   std::uint64_t node_cache_bytes = 64ULL << 20;  // 0 disables the cache
 };
 
-struct ApplyOptions {
-  std::string label;                              // stored with the version (e.g. a block number)
-  std::optional<std::uint64_t> expected_version;  // ABORTED when the head is elsewhere
-};
+using ApplyOptions = tree::ApplyOptions;
 
-struct ApplyStats {
-  std::uint64_t ops = 0;  // after dedupe: one per distinct key
-  std::uint64_t inserted = 0;
-  std::uint64_t updated = 0;
-  std::uint64_t deleted = 0;
-  std::uint64_t absent_deletes = 0;  // deletes of keys that were not there: no-ops
-  std::uint64_t nodes_read = 0;
-  std::uint64_t leaf_hashes = 0;
-  std::uint64_t node_hashes = 0;
-  std::uint64_t records_written = 0;
-  double read_ms = 0, plan_ms = 0, hash_ms = 0, commit_ms = 0;
-};
+// compute_ms is the Poseidon hashing on the backend.
+using ApplyStats = tree::ApplyStats;
 
 struct ApplyResult {
   std::uint64_t version = 0;
   Fr root = Fr::zero();
   std::uint64_t entry_count = 0;  // keys in the tree at the new version
   ApplyStats stats;
+  storage::VersionRecord record;  // as committed
 };
 
-class SmtTree {
+// The proof encodings' names (tree::Proof::format).
+inline constexpr std::string_view kBinaryFormat = "smt-binary";
+inline constexpr std::string_view kJsonFormat = "smt-json";
+
+class SmtTree final : public tree::Tree {
  public:
   // Registers a new SMT named `name` in `store`. The store and backend must outlive the tree.
   static absl::StatusOr<std::unique_ptr<SmtTree>> create(storage::Store& store,
@@ -81,18 +78,21 @@ class SmtTree {
                                                        host::ComputeBackend& backend,
                                                        const SmtTreeOptions& options = {});
 
-  const std::string& name() const { return name_; }
   int max_depth() const { return params_.max_depth; }
+
+  // tree::Tree
+  std::string_view scheme() const override { return kScheme; }
+  absl::Status check_key(std::string_view key, std::string_view field) const override;
+  absl::Status check_value(std::string_view value, std::string_view field) const override;
+  absl::StatusOr<tree::ApplyResult> apply(std::span<const tree::Op> ops,
+                                          const tree::ApplyOptions& options) override;
 
   // Applies the operations atomically as one new version. Several operations on one key: the
   // last wins. Deleting an absent key does nothing. A batch that would need a leaf deeper than
   // max_depth is refused (OUT_OF_RANGE) and changes nothing; so is any other failure.
   absl::StatusOr<ApplyResult> apply(std::span<const SmtOp> ops, const ApplyOptions& options = {});
 
-  // Reads at the head, or at a retained version.
-  absl::StatusOr<storage::TreeInfo> info() const;
-  absl::StatusOr<storage::VersionRecord> version_record(
-      std::optional<std::uint64_t> version = std::nullopt) const;
+  // Reads at the head, or at a retained version (each call its own snapshot; reader() binds one).
   absl::StatusOr<Fr> root(std::optional<std::uint64_t> version = std::nullopt) const;
   absl::StatusOr<std::optional<Fr>> get(const Fr& key,
                                         std::optional<std::uint64_t> version = std::nullopt) const;
@@ -102,10 +102,15 @@ class SmtTree {
   absl::StatusOr<SmtMultiProof> prove_many(
       std::span<const Fr> keys, std::optional<std::uint64_t> version = std::nullopt) const;
 
-  absl::StatusOr<storage::TreeInfo> rollback(std::uint64_t version);
-  absl::StatusOr<storage::PruneResult> prune(std::uint64_t version, bool compact = false);
-
   NodeCacheStats cache_stats() const { return cache_.stats(); }
+
+ protected:
+  absl::StatusOr<tree::Proof> prove_in(const storage::TreeView& view,
+                                       std::span<const std::string> keys,
+                                       tree::ProofEncoding encoding) const override;
+  absl::StatusOr<tree::WriteProofs> prove_written_in(
+      const storage::TreeView& view, std::span<const std::string> keys) const override;
+  void after_rollback(std::uint64_t head) override { cache_.reset(head); }
 
  private:
   SmtTree(storage::Store& store, std::string name, SmtParams params, host::ComputeBackend& backend,
@@ -114,14 +119,12 @@ class SmtTree {
   // Node records of one view: the cache when the view is the cached version, else the store.
   absl::StatusOr<std::vector<std::optional<std::string>>> read_nodes(
       const storage::TreeView& view, std::span<const std::string> keys) const;
-  absl::StatusOr<SmtProof> prove_in(const storage::TreeView& view, const Fr& key) const;
+  absl::StatusOr<SmtProof> prove_key(const storage::TreeView& view, const Fr& key) const;
+  absl::StatusOr<SmtMultiProof> prove_keys(const storage::TreeView& view,
+                                           std::span<const Fr> keys) const;
 
-  storage::Store& store_;
-  const std::string name_;
   const SmtParams params_;
-  host::ComputeBackend& backend_;
   mutable NodeCache cache_;
-  std::mutex writer_;  // one apply, rollback or prune at a time
 };
 
 }  // namespace arbor::smt

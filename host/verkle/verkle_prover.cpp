@@ -176,16 +176,21 @@ absl::Status load(const storage::TreeView& view, std::span<const Key32> keys, Pr
 }  // namespace
 
 absl::StatusOr<VerkleTree::ProofInputs> VerkleTree::proof_inputs(
-    std::span<const Key32> keys_in, std::optional<std::uint64_t> version) const {
+    std::span<const Key32> keys, std::optional<std::uint64_t> version) const {
+  absl::StatusOr<storage::TreeView> view = store_.view(name_, version);
+  if (!view.ok()) return view.status();
+  return proof_inputs_at(*view, keys);
+}
+
+absl::StatusOr<VerkleTree::ProofInputs> VerkleTree::proof_inputs_at(
+    const storage::TreeView& view, std::span<const Key32> keys_in) const {
   if (keys_in.empty()) return absl::InvalidArgumentError("prove: no keys");
   std::vector<Key32> keys(keys_in.begin(), keys_in.end());
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
 
-  absl::StatusOr<storage::TreeView> view = store_.view(name_, version);
-  if (!view.ok()) return view.status();
   ProofTree tree;
-  if (absl::Status s = load(*view, keys, tree, name_); !s.ok()) return s;
+  if (absl::Status s = load(view, keys, tree, name_); !s.ok()) return s;
 
   // Leaf C's polynomial holds map(C1) and map(C2): one batched map-to-field for every leaf.
   std::vector<std::uint32_t> leaf_nodes;
@@ -252,7 +257,14 @@ absl::StatusOr<VerkleTree::ProofInputs> VerkleTree::proof_inputs(
 
 absl::StatusOr<VerkleWitness> VerkleTree::prove(std::span<const Key32> keys,
                                                 std::optional<std::uint64_t> version) const {
-  absl::StatusOr<ProofInputs> inputs = proof_inputs(keys, version);
+  absl::StatusOr<storage::TreeView> view = store_.view(name_, version);
+  if (!view.ok()) return view.status();
+  return prove_at(*view, keys);
+}
+
+absl::StatusOr<VerkleWitness> VerkleTree::prove_at(const storage::TreeView& view,
+                                                   std::span<const Key32> keys) const {
+  absl::StatusOr<ProofInputs> inputs = proof_inputs_at(view, keys);
   if (!inputs.ok()) return inputs.status();
   Transcript transcript(kTreeTranscriptLabel);
   absl::StatusOr<Multiproof> proof =
@@ -260,6 +272,70 @@ absl::StatusOr<VerkleWitness> VerkleTree::prove(std::span<const Key32> keys,
   if (!proof.ok()) return proof.status();
   inputs->witness.set_multiproof(encode_multiproof(*proof));
   return std::move(inputs->witness);
+}
+
+namespace {
+
+absl::StatusOr<std::vector<Key32>> typed_keys(std::span<const std::string> keys) {
+  std::vector<Key32> typed(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i].size() != sizeof(Key32)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("keys[", i, "]: ", keys[i].size(), " bytes, expected 32"));
+    }
+    std::copy(keys[i].begin(), keys[i].end(), typed[i].begin());
+  }
+  return typed;
+}
+
+}  // namespace
+
+absl::StatusOr<tree::Proof> VerkleTree::prove_in(const storage::TreeView& view,
+                                                 std::span<const std::string> keys,
+                                                 tree::ProofEncoding encoding) const {
+  absl::StatusOr<std::vector<Key32>> typed = typed_keys(keys);
+  if (!typed.ok()) return typed.status();
+  absl::StatusOr<VerkleWitness> witness = prove_at(view, *typed);
+  if (!witness.ok()) return witness.status();
+  tree::Proof proof;
+  if (encoding == tree::ProofEncoding::kJson) {
+    proof.format = std::string(kJsonWitnessFormat);
+    proof.bytes = witness_to_json(*witness);
+  } else {
+    proof.format = std::string(kBinaryWitnessFormat);
+    proof.bytes = witness_to_binary(*witness);
+  }
+  return proof;
+}
+
+absl::StatusOr<tree::WriteProofs> VerkleTree::prove_written_in(
+    const storage::TreeView& view, std::span<const std::string> keys) const {
+  absl::StatusOr<std::vector<Key32>> typed = typed_keys(keys);
+  if (!typed.ok()) return typed.status();
+  absl::StatusOr<VerkleWitness> witness = prove_at(view, *typed);
+  if (!witness.ok()) return witness.status();
+  // The witness holds every key's value (currentValue) at this version.
+  std::map<Key32, std::optional<Value32>> values;
+  for (const StemDiff& diff : witness->state_diff) {
+    for (const auto& suffix : diff.suffixes) {
+      Key32 key;
+      std::copy(diff.stem.begin(), diff.stem.end(), key.begin());
+      key[kStemBytes] = suffix.suffix;
+      values[key] = suffix.current;
+    }
+  }
+  tree::WriteProofs proofs;
+  proofs.keys.reserve(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    tree::WrittenKey written;
+    written.key = keys[i];
+    if (const std::optional<Value32>& value = values.at((*typed)[i])) {
+      written.value = std::string(reinterpret_cast<const char*>(value->data()), value->size());
+    }
+    proofs.keys.push_back(std::move(written));
+  }
+  proofs.combined = tree::Proof{std::string(kBinaryWitnessFormat), witness_to_binary(*witness)};
+  return proofs;
 }
 
 }  // namespace arbor::verkle

@@ -128,7 +128,7 @@ std::string describe(const NodeKey& key) {
 }  // namespace
 
 VerkleTree::VerkleTree(storage::Store& store, std::string name, host::ComputeBackend& backend)
-    : store_(store), name_(std::move(name)), backend_(backend) {}
+    : tree::Tree(store, std::move(name), backend) {}
 
 absl::StatusOr<std::unique_ptr<VerkleTree>> VerkleTree::create(storage::Store& store,
                                                                const std::string& name,
@@ -164,11 +164,53 @@ absl::StatusOr<std::unique_ptr<VerkleTree>> VerkleTree::open(storage::Store& sto
   return std::unique_ptr<VerkleTree>(new VerkleTree(store, name, backend));
 }
 
-absl::StatusOr<storage::TreeInfo> VerkleTree::info() const { return store_.tree_info(name_); }
+absl::Status VerkleTree::check_key(std::string_view key, std::string_view field) const {
+  if (key.size() != sizeof(Key32)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(field), ": ", key.size(),
+                     " bytes, expected 32 (a 31-byte stem and a suffix byte)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status VerkleTree::check_value(std::string_view value, std::string_view field) const {
+  if (value.size() != sizeof(Value32)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(field), ": ", value.size(), " bytes, expected 32"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<tree::ApplyResult> VerkleTree::apply(std::span<const tree::Op> ops,
+                                                    const tree::ApplyOptions& options) {
+  std::vector<VerkleOp> typed;
+  typed.reserve(ops.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const std::string at = absl::StrCat("ops[", i, "]");
+    if (absl::Status key = check_key(ops[i].key, absl::StrCat(at, ".key")); !key.ok()) return key;
+    VerkleOp op;
+    std::copy(ops[i].key.begin(), ops[i].key.end(), op.key.begin());
+    if (ops[i].kind == tree::Op::Kind::kDelete) {
+      op.kind = VerkleOp::Kind::kDelete;
+    } else {
+      if (absl::Status value = check_value(ops[i].value, absl::StrCat(at, ".value")); !value.ok()) {
+        return value;
+      }
+      std::copy(ops[i].value.begin(), ops[i].value.end(), op.value.begin());
+    }
+    typed.push_back(op);
+  }
+  absl::StatusOr<VerkleApplyResult> applied = apply(std::span<const VerkleOp>(typed), options);
+  if (!applied.ok()) return applied.status();
+  tree::ApplyResult result;
+  result.version = std::move(applied->record);
+  result.stats = applied->stats;  // the shared counters
+  return result;
+}
 
 absl::StatusOr<VerkleApplyResult> VerkleTree::apply(std::span<const VerkleOp> ops,
                                                     const VerkleApplyOptions& options) {
-  std::lock_guard writer(writer_);
+  std::lock_guard writer(writer_mutex_);
   VerkleApplyResult result;
   VerkleApplyStats& stats = result.stats;
   auto started = std::chrono::steady_clock::now();
@@ -587,7 +629,7 @@ absl::StatusOr<VerkleApplyResult> VerkleTree::apply(std::span<const VerkleOp> op
       node.hash = mapped[j];
     }
   }
-  stats.commit_math_ms = ms_since(started);
+  stats.compute_ms = ms_since(started);
   started = std::chrono::steady_clock::now();
 
   // Records: every live changed node, erasures where nodes went, and the values.
@@ -640,18 +682,12 @@ absl::StatusOr<VerkleApplyResult> VerkleTree::apply(std::span<const VerkleOp> op
   stats.records_written = writes.size();
   absl::StatusOr<storage::VersionRecord> committed = store_.commit(name_, commit);
   if (!committed.ok()) return committed.status();
-  stats.store_ms = ms_since(started);
+  stats.commit_ms = ms_since(started);
   result.version = committed->version;
   std::copy(committed->root.begin(), committed->root.end(), result.root.begin());
   result.entry_count = committed->entry_count;
+  result.record = std::move(*committed);
   return result;
-}
-
-absl::StatusOr<storage::VersionRecord> VerkleTree::version_record(
-    std::optional<std::uint64_t> version) const {
-  absl::StatusOr<storage::TreeView> view = store_.view(name_, version);
-  if (!view.ok()) return view.status();
-  return view->version();
 }
 
 absl::StatusOr<RootCommitment> VerkleTree::root(std::optional<std::uint64_t> version) const {
@@ -707,16 +743,6 @@ absl::StatusOr<std::optional<VerkleNode>> VerkleTree::node(
                                             std::string(node.status().message())));
   }
   return std::optional<VerkleNode>(std::move(*node));
-}
-
-absl::StatusOr<storage::TreeInfo> VerkleTree::rollback(std::uint64_t version) {
-  std::lock_guard writer(writer_);
-  return store_.rollback(name_, version);
-}
-
-absl::StatusOr<storage::PruneResult> VerkleTree::prune(std::uint64_t version, bool compact) {
-  std::lock_guard writer(writer_);
-  return store_.prune(name_, version, compact);
 }
 
 }  // namespace arbor::verkle

@@ -7,6 +7,10 @@
 // C1/C2 deltas in one job, one batched map-to-field, all leaf C deltas, another map-to-field, then
 // each level of internal nodes deepest first. Nodes, values and the new root go to the store in
 // one commit.
+//
+// VerkleTree is a tree::Tree (host/tree/tree.hpp): the engine, the batcher and the service use it
+// through that interface (keys and values 32 bytes, the root the 32-byte compressed commitment,
+// proofs binary or go-verkle JSON witnesses). The typed calls below are the same operations.
 #pragma once
 
 #include <array>
@@ -20,6 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "host/backend/compute_backend.hpp"
+#include "host/tree/tree.hpp"
 #include "host/verkle/verkle_records.hpp"
 #include "host/verkle/verkle_witness.hpp"
 #include "storage/store.hpp"
@@ -40,25 +45,15 @@ struct VerkleCreateOptions {
   std::uint64_t keep_versions = 0;  // 0 keeps every version
 };
 
-struct VerkleApplyOptions {
-  std::string label;                              // stored with the version (e.g. a block number)
-  std::optional<std::uint64_t> expected_version;  // ABORTED when the head is elsewhere
-};
+using VerkleApplyOptions = tree::ApplyOptions;
 
-struct VerkleApplyStats {
-  std::uint64_t ops = 0;  // after dedupe: one per distinct key
-  std::uint64_t inserted = 0;
-  std::uint64_t updated = 0;  // puts of a present key (also with an equal value)
-  std::uint64_t deleted = 0;
-  std::uint64_t absent_deletes = 0;  // deletes of keys that were not there: no-ops
+// The shared counters (compute_ms is the commitment math, commit_ms the store commit), and the
+// tree-shape ones only a Verkle apply has.
+struct VerkleApplyStats : tree::ApplyStats {
   std::uint64_t stems_touched = 0;
-  std::uint64_t nodes_read = 0;
   std::uint64_t leaves_written = 0;
   std::uint64_t internal_written = 0;
   std::uint64_t nodes_erased = 0;
-  std::uint64_t commitment_deltas = 0;  // fixed-base multiplications
-  std::uint64_t records_written = 0;
-  double read_ms = 0, plan_ms = 0, commit_math_ms = 0, store_ms = 0;
 };
 
 struct VerkleApplyResult {
@@ -66,9 +61,14 @@ struct VerkleApplyResult {
   RootCommitment root{};          // 32-byte compressed root commitment
   std::uint64_t entry_count = 0;  // values in the tree at the new version
   VerkleApplyStats stats;
+  storage::VersionRecord record;  // as committed
 };
 
-class VerkleTree {
+// The proof encodings' names (tree::Proof::format).
+inline constexpr std::string_view kBinaryWitnessFormat = "verkle-witness-binary";
+inline constexpr std::string_view kJsonWitnessFormat = "verkle-witness-json";
+
+class VerkleTree final : public tree::Tree {
  public:
   // Registers a new Verkle tree named `name` in `store`. The store and backend must outlive it.
   static absl::StatusOr<std::unique_ptr<VerkleTree>> create(storage::Store& store,
@@ -81,7 +81,12 @@ class VerkleTree {
                                                           const std::string& name,
                                                           host::ComputeBackend& backend);
 
-  const std::string& name() const { return name_; }
+  // tree::Tree
+  std::string_view scheme() const override { return kScheme; }
+  absl::Status check_key(std::string_view key, std::string_view field) const override;
+  absl::Status check_value(std::string_view value, std::string_view field) const override;
+  absl::StatusOr<tree::ApplyResult> apply(std::span<const tree::Op> ops,
+                                          const tree::ApplyOptions& options) override;
 
   // Applies the operations atomically as one new version. Several operations on one key: the
   // last wins. Then, as go-verkle defines deletion: a deleted value is removed (not zeroed), a
@@ -91,10 +96,7 @@ class VerkleTree {
   absl::StatusOr<VerkleApplyResult> apply(std::span<const VerkleOp> ops,
                                           const VerkleApplyOptions& options = {});
 
-  // Reads at the head, or at a retained version.
-  absl::StatusOr<storage::TreeInfo> info() const;
-  absl::StatusOr<storage::VersionRecord> version_record(
-      std::optional<std::uint64_t> version = std::nullopt) const;
+  // Reads at the head, or at a retained version (each call its own snapshot; reader() binds one).
   absl::StatusOr<RootCommitment> root(std::optional<std::uint64_t> version = std::nullopt) const;
   // map_to_scalar_field(root) as 32 bytes little-endian (rust-verkle's root_hash).
   absl::StatusOr<std::array<std::uint8_t, 32>> root_hash(
@@ -128,16 +130,21 @@ class VerkleTree {
   absl::StatusOr<ProofInputs> proof_inputs(
       std::span<const Key32> keys, std::optional<std::uint64_t> version = std::nullopt) const;
 
-  absl::StatusOr<storage::TreeInfo> rollback(std::uint64_t version);
-  absl::StatusOr<storage::PruneResult> prune(std::uint64_t version, bool compact = false);
+ protected:
+  absl::StatusOr<tree::Proof> prove_in(const storage::TreeView& view,
+                                       std::span<const std::string> keys,
+                                       tree::ProofEncoding encoding) const override;
+  // One witness of all the keys (WriteProofs::combined).
+  absl::StatusOr<tree::WriteProofs> prove_written_in(
+      const storage::TreeView& view, std::span<const std::string> keys) const override;
 
  private:
   VerkleTree(storage::Store& store, std::string name, host::ComputeBackend& backend);
 
-  storage::Store& store_;
-  const std::string name_;
-  host::ComputeBackend& backend_;
-  std::mutex writer_;  // one apply, rollback or prune at a time
+  absl::StatusOr<ProofInputs> proof_inputs_at(const storage::TreeView& view,
+                                              std::span<const Key32> keys) const;
+  absl::StatusOr<VerkleWitness> prove_at(const storage::TreeView& view,
+                                         std::span<const Key32> keys) const;
 };
 
 }  // namespace arbor::verkle

@@ -242,7 +242,7 @@ int serve(const ServiceConfig& config) {
             << ", data " << config.engine.data_dir.string() << std::endl;
 
   absl::StatusOr<std::unique_ptr<arbor::service::Engine>> engine =
-      arbor::service::Engine::open(config.engine, (*metrics)->batch_observer());
+      arbor::service::Engine::open(config.engine, (*metrics)->engine_observer());
   if (!engine.ok()) {
     spdlog::critical("cannot open the store in {}: {}", config.engine.data_dir.string(),
                      engine.status().ToString());
@@ -266,6 +266,7 @@ int serve(const ServiceConfig& config) {
   health->SetServingStatus(false);
   health->SetServingStatus("arbor.v1.Arbor", false);
   const auto stopping_since = std::chrono::steady_clock::now();
+  service.begin_shutdown();
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(config.shutdown_grace_ms));
   server->Wait();

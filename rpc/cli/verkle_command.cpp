@@ -113,8 +113,8 @@ int print_root(const VerkleCliOptions& options, const verkle::VerkleTree& tree,
                       {"records_written", stats->records_written},
                       {"read_ms", stats->read_ms},
                       {"plan_ms", stats->plan_ms},
-                      {"math_ms", stats->commit_math_ms},
-                      {"store_ms", stats->store_ms}};
+                      {"math_ms", stats->compute_ms},
+                      {"store_ms", stats->commit_ms}};
     }
     std::cout << out.dump() << "\n";
     return kExitOk;
@@ -128,7 +128,7 @@ int print_root(const VerkleCliOptions& options, const verkle::VerkleTree& tree,
               << stats->absent_deletes << "), stems " << stats->stems_touched
               << ", fixed-base multiplications " << stats->commitment_deltas << ", read "
               << stats->read_ms << " ms, plan " << stats->plan_ms << " ms, math "
-              << stats->commit_math_ms << " ms, store " << stats->store_ms << " ms\n";
+              << stats->compute_ms << " ms, store " << stats->commit_ms << " ms\n";
   }
   return kExitOk;
 }

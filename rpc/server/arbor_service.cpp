@@ -9,7 +9,6 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "host/smt/smt_proof_codec.hpp"
 #include "rpc/server/wire.hpp"
 #include "spdlog/spdlog.h"
 
@@ -40,8 +39,7 @@ absl::StatusOr<service::WriteRequest> decode_write(const v1::WriteRequest& reque
   if (absl::Status label = check_label(request.label(), absl::StrCat(at, "label")); !label.ok()) {
     return label;
   }
-  absl::StatusOr<std::vector<smt::SmtOp>> ops =
-      ops_from_wire(request.ops(), absl::StrCat(at, "ops"));
+  absl::StatusOr<std::vector<tree::Op>> ops = ops_from_wire(request.ops(), absl::StrCat(at, "ops"));
   if (!ops.ok()) return ops.status();
   service::WriteRequest write;
   write.ops = std::move(*ops);
@@ -49,6 +47,14 @@ absl::StatusOr<service::WriteRequest> decode_write(const v1::WriteRequest& reque
   write.label = request.label();
   write.with_proofs = request.with_proofs();
   return write;
+}
+
+// Proofs a write answer carries: one per key (smt), or one witness for all (verkle).
+std::uint64_t proofs_in(const v1::WriteResponse& response) {
+  if (!response.proof().empty()) return 1;
+  std::uint64_t count = 0;
+  for (const v1::KeyProof& proof : response.proofs()) count += proof.proof().empty() ? 0 : 1;
+  return count;
 }
 
 absl::Status wait_for(service::WriteFuture future, v1::WriteResponse& response) {
@@ -115,13 +121,15 @@ grpc::Status ArborService::CreateTree(grpc::ServerContext* context,
     absl::StatusOr<service::Engine*> engine = admit(*context, Access::kWrite, "CreateTree");
     if (!engine.ok()) return engine.status();
     if (absl::Status name = check_tree_name(request->name(), "name"); !name.ok()) return name;
-    if (request->max_depth() > smt::kMaxDepthLimit) {
+    if (request->max_depth() > 1024) {  // keeps the cast below exact; the scheme checks the rest
       return absl::InvalidArgumentError(
-          absl::StrCat("max_depth: ", request->max_depth(), " is above ", smt::kMaxDepthLimit));
+          absl::StrCat("max_depth: ", request->max_depth(), " is not a depth"));
     }
+    tree::CreateOptions create;
+    create.max_depth = static_cast<int>(request->max_depth());
+    create.keep_versions = request->keep_versions();
     absl::StatusOr<service::TreeSummary> created =
-        (*engine)->create_tree(request->name(), request->scheme(),
-                               static_cast<int>(request->max_depth()), request->keep_versions());
+        (*engine)->create_tree(request->name(), request->scheme(), create);
     if (!created.ok()) return created.status();
     summary_to_wire(*created, *response);
     return absl::OkStatus();
@@ -171,7 +179,7 @@ grpc::Status ArborService::Write(grpc::ServerContext* context, const v1::WriteRe
     return wait_for(std::move(*future), *response);
   }();
   // The count is read only after the handler ran.
-  return finish("Write", started, status, static_cast<std::uint64_t>(response->proofs_size()));
+  return finish("Write", started, status, proofs_in(*response));
 }
 
 grpc::Status ArborService::StreamWrite(
@@ -212,7 +220,7 @@ grpc::Status ArborService::StreamWrite(
       response.set_code(static_cast<int>(status.code()));
       response.set_message(std::string(status.message()));
       if (!status.ok()) response.clear_result();
-      proofs += response.result().proofs_size();
+      proofs += proofs_in(response.result());
       if (!client_gone && !stream->Write(response)) client_gone = true;
     }
   });
@@ -227,7 +235,7 @@ grpc::Status ArborService::StreamWrite(
       entry.refused = write.status();
     } else {
       absl::StatusOr<service::WriteFuture> future =
-          (*engine)->write(request.write().tree(), std::move(*write));
+          (*engine)->write(request.write().tree(), std::move(*write), "write.ops");
       if (future.ok()) {
         entry.future = std::move(*future);
       } else {
@@ -272,7 +280,7 @@ grpc::Status ArborService::AddToTx(grpc::ServerContext* context, const v1::AddTo
   return finish("AddToTx", started, [&]() -> absl::Status {
     absl::StatusOr<service::Engine*> engine = admit(*context, Access::kWrite, "AddToTx");
     if (!engine.ok()) return engine.status();
-    absl::StatusOr<std::vector<smt::SmtOp>> ops = ops_from_wire(request->ops(), "ops");
+    absl::StatusOr<std::vector<tree::Op>> ops = ops_from_wire(request->ops(), "ops");
     if (!ops.ok()) return ops.status();
     absl::StatusOr<std::uint64_t> pending = (*engine)->add_to_tx(request->tx_id(), std::move(*ops));
     if (!pending.ok()) return pending.status();
@@ -297,7 +305,7 @@ grpc::Status ArborService::CommitTx(grpc::ServerContext* context,
     return wait_for(std::move(*future), *response);
   }();
   // The count is read only after the handler ran.
-  return finish("CommitTx", started, status, static_cast<std::uint64_t>(response->proofs_size()));
+  return finish("CommitTx", started, status, proofs_in(*response));
 }
 
 grpc::Status ArborService::AbortTx(grpc::ServerContext* context, const v1::AbortTxRequest* request,
@@ -343,7 +351,7 @@ grpc::Status ArborService::Transaction(grpc::ServerContext* context,
         return absl::InvalidArgumentError(absl::StrCat(at, ".tree: the transaction is on \"", tree,
                                                        "\"; later messages may omit the tree"));
       }
-      absl::StatusOr<std::vector<smt::SmtOp>> ops =
+      absl::StatusOr<std::vector<tree::Op>> ops =
           ops_from_wire(message.ops(), absl::StrCat(at, ".ops"));
       if (!ops.ok()) {
         discard();
@@ -351,9 +359,14 @@ grpc::Status ArborService::Transaction(grpc::ServerContext* context,
             absl::StrCat(ops.status().message(), "; the transaction was discarded"));
       }
       if (!ops->empty()) {
-        absl::StatusOr<std::uint64_t> added = (*engine)->add_to_tx(*tx_id, std::move(*ops));
+        absl::StatusOr<std::uint64_t> added =
+            (*engine)->add_to_tx(*tx_id, std::move(*ops), absl::StrCat(at, ".ops"));
         if (!added.ok()) {
           discard();
+          if (added.status().code() == absl::StatusCode::kInvalidArgument) {
+            return absl::InvalidArgumentError(
+                absl::StrCat(added.status().message(), "; the transaction was discarded"));
+          }
           return added.status();
         }
       }
@@ -379,8 +392,7 @@ grpc::Status ArborService::Transaction(grpc::ServerContext* context,
         "the transaction stream ended without a commit message; nothing was applied");
   }();
   // The count is read only after the handler ran.
-  return finish("Transaction", started, status,
-                static_cast<std::uint64_t>(response->proofs_size()));
+  return finish("Transaction", started, status, proofs_in(*response));
 }
 
 grpc::Status ArborService::Get(grpc::ServerContext* context, const v1::GetRequest* request,
@@ -390,22 +402,53 @@ grpc::Status ArborService::Get(grpc::ServerContext* context, const v1::GetReques
     absl::StatusOr<service::Engine*> engine = admit(*context, Access::kRead, "Get");
     if (!engine.ok()) return engine.status();
     if (absl::Status name = check_tree_name(request->tree(), "tree"); !name.ok()) return name;
-    absl::StatusOr<smt::Fr> key = field_from_wire(request->key(), "key");
-    if (!key.ok()) return key.status();
     absl::StatusOr<service::VersionSelector> at = selector_from_wire(request->at(), "at");
     if (!at.ok()) return at.status();
     absl::StatusOr<service::GetOutcome> got =
-        (*engine)->get(request->tree(), *key, *at, request->with_proof());
+        (*engine)->get(request->tree(), request->key(), *at, request->with_proof());
     if (!got.ok()) return got.status();
     response->set_found(got->value.has_value());
-    if (got->value) response->set_value(field_to_wire(*got->value));
-    response->set_version(got->version);
-    response->set_root(field_to_wire(got->root));
-    if (got->proof) response->set_proof(smt::encode_proof_binary(*got->proof));
+    if (got->value) response->set_value(*got->value);
+    response->set_version(got->version.version);
+    response->set_root(got->version.root);
+    response->set_committed_unix_ms(got->version.committed_unix_ms);
+    if (got->proof) {
+      response->set_proof(got->proof->bytes);
+      response->set_proof_format(got->proof->format);
+    }
     return absl::OkStatus();
   }();
   // The count is read only after the handler ran.
-  return finish("Get", started, status, request->with_proof() ? 1 : 0);
+  return finish("Get", started, status, response->proof().empty() ? 0 : 1);
+}
+
+grpc::Status ArborService::GetMany(grpc::ServerContext* context, const v1::GetManyRequest* request,
+                                   v1::GetManyResponse* response) {
+  const auto started = Clock::now();
+  const absl::Status status = [&]() -> absl::Status {
+    absl::StatusOr<service::Engine*> engine = admit(*context, Access::kRead, "GetMany");
+    if (!engine.ok()) return engine.status();
+    if (absl::Status name = check_tree_name(request->tree(), "tree"); !name.ok()) return name;
+    absl::StatusOr<service::VersionSelector> at = selector_from_wire(request->at(), "at");
+    if (!at.ok()) return at.status();
+    absl::StatusOr<service::GetManyOutcome> got = (*engine)->get_many(
+        request->tree(), keys_from_wire(request->keys()), *at, request->with_proof());
+    if (!got.ok()) return got.status();
+    response->set_version(got->version.version);
+    response->set_root(got->version.root);
+    response->set_committed_unix_ms(got->version.committed_unix_ms);
+    for (const std::optional<std::string>& value : got->values) {
+      v1::ValueEntry* entry = response->add_values();
+      entry->set_found(value.has_value());
+      if (value) entry->set_value(*value);
+    }
+    if (got->proof) {
+      response->set_proof(got->proof->bytes);
+      response->set_proof_format(got->proof->format);
+    }
+    return absl::OkStatus();
+  }();
+  return finish("GetMany", started, status, response->proof().empty() ? 0 : 1);
 }
 
 grpc::Status ArborService::Prove(grpc::ServerContext* context, const v1::ProveRequest* request,
@@ -415,30 +458,19 @@ grpc::Status ArborService::Prove(grpc::ServerContext* context, const v1::ProveRe
     absl::StatusOr<service::Engine*> engine = admit(*context, Access::kRead, "Prove");
     if (!engine.ok()) return engine.status();
     if (absl::Status name = check_tree_name(request->tree(), "tree"); !name.ok()) return name;
-    std::vector<smt::Fr> keys;
-    keys.reserve(request->keys_size());
-    for (int i = 0; i < request->keys_size(); ++i) {
-      absl::StatusOr<smt::Fr> key =
-          field_from_wire(request->keys(i), absl::StrCat("keys[", i, "]"));
-      if (!key.ok()) return key.status();
-      keys.push_back(*key);
-    }
     absl::StatusOr<service::VersionSelector> at = selector_from_wire(request->at(), "at");
     if (!at.ok()) return at.status();
-    absl::StatusOr<service::ProveOutcome> proved = (*engine)->prove(request->tree(), keys, *at);
+    absl::StatusOr<service::ProveOutcome> proved = (*engine)->prove(
+        request->tree(), keys_from_wire(request->keys()), *at, request->encoding());
     if (!proved.ok()) return proved.status();
-    response->set_version(proved->version);
-    response->set_root(field_to_wire(proved->root));
-    if (const auto* single = std::get_if<smt::SmtProof>(&proved->proof)) {
-      response->set_proof(smt::encode_proof_binary(*single));
-    } else {
-      response->set_proof(
-          smt::encode_multi_proof_binary(std::get<smt::SmtMultiProof>(proved->proof)));
-    }
+    response->set_version(proved->version.version);
+    response->set_root(proved->version.root);
+    response->set_committed_unix_ms(proved->version.committed_unix_ms);
+    response->set_proof(proved->proof.bytes);
+    response->set_format(proved->proof.format);
     return absl::OkStatus();
   }();
-  // The count is read only after the handler ran.
-  return finish("Prove", started, status, 1);
+  return finish("Prove", started, status, response->proof().empty() ? 0 : 1);
 }
 
 grpc::Status ArborService::Verify(grpc::ServerContext* context, const v1::VerifyRequest* request,
@@ -447,30 +479,95 @@ grpc::Status ArborService::Verify(grpc::ServerContext* context, const v1::Verify
   return finish("Verify", started, [&]() -> absl::Status {
     absl::StatusOr<service::Engine*> engine = admit(*context, Access::kRead, "Verify");
     if (!engine.ok()) return engine.status();
-    std::optional<smt::Fr> root;
-    if (!request->root().empty()) {
-      absl::StatusOr<smt::Fr> given = field_from_wire(request->root(), "root");
-      if (!given.ok()) return given.status();
-      root = *given;
+    std::optional<std::string_view> root;
+    if (!request->root().empty()) root = request->root();
+    absl::StatusOr<tree::VerifyOutcome> verdict = (*engine)->verify(request->proof(), root);
+    if (!verdict.ok()) return verdict.status();
+    response->set_valid(verdict->valid);
+    response->set_reason(verdict->reason);
+    response->set_root(verdict->root);
+    response->set_format(verdict->format);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status ArborService::Scan(grpc::ServerContext* context, const v1::ScanRequest* request,
+                                v1::ScanResponse* response) {
+  const auto started = Clock::now();
+  return finish("Scan", started, [&]() -> absl::Status {
+    absl::StatusOr<service::Engine*> engine = admit(*context, Access::kRead, "Scan");
+    if (!engine.ok()) return engine.status();
+    if (absl::Status name = check_tree_name(request->tree(), "tree"); !name.ok()) return name;
+    absl::StatusOr<service::VersionSelector> at = selector_from_wire(request->at(), "at");
+    if (!at.ok()) return at.status();
+    const std::size_t limit = request->limit() == 0 ? 1000 : request->limit();
+    absl::StatusOr<service::ScanOutcome> scanned =
+        (*engine)->scan(request->tree(), *at, request->after(), limit);
+    if (!scanned.ok()) return scanned.status();
+    response->set_version(scanned->version.version);
+    response->set_root(scanned->version.root);
+    for (auto& [key, value] : scanned->page.entries) {
+      v1::ScanEntry* entry = response->add_entries();
+      entry->set_key(std::move(key));
+      entry->set_value(std::move(value));
     }
-    if (request->proof().empty()) return absl::InvalidArgumentError("proof: empty");
-    absl::StatusOr<smt::DecodedProof> decoded = smt::decode_any_proof(request->proof());
-    if (!decoded.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("proof: ", std::string(decoded.status().message())));
-    }
-    response->set_format(std::string(smt::to_string(decoded->format)));
-    if (!root) root = decoded->root;
-    if (!root) {
-      return absl::InvalidArgumentError(
-          "root: required, because a binary proof does not name the root it belongs to");
-    }
-    response->set_root(field_to_wire(*root));
-    if (absl::Status verdict = smt::verify_decoded(*root, *decoded); !verdict.ok()) {
-      response->set_valid(false);
-      response->set_reason(std::string(verdict.message()));
-    } else {
-      response->set_valid(true);
+    response->set_more(scanned->page.more);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status ArborService::WatchVersions(grpc::ServerContext* context,
+                                         const v1::WatchVersionsRequest* request,
+                                         grpc::ServerWriter<v1::VersionEvent>* writer) {
+  const auto started = Clock::now();
+  return finish("WatchVersions", started, [&]() -> absl::Status {
+    absl::StatusOr<service::Engine*> engine = admit(*context, Access::kRead, "WatchVersions");
+    if (!engine.ok()) return engine.status();
+    const std::string& tree = request->tree();
+    if (absl::Status name = check_tree_name(tree, "tree"); !name.ok()) return name;
+    // A state no feed has, so the first wait answers at once with the current one.
+    service::FeedState seen{~0ULL, ~0ULL, ~0ULL};
+    absl::StatusOr<service::FeedState> state =
+        (*engine)->wait_for_versions(tree, seen, std::chrono::milliseconds(0));
+    if (!state.ok()) return state.status();
+    std::uint64_t next = request->has_from_version() ? request->from_version() : state->head + 1;
+    std::uint64_t rollbacks = state->rollbacks;
+    auto send = [&](const storage::VersionRecord& record, bool rolled_back) {
+      v1::VersionEvent event;
+      version_to_wire(record, rolled_back, event);
+      return writer->Write(event);
+    };
+    while (!context->IsCancelled() && !stopping_.load()) {
+      if (state->rollbacks != rollbacks) {
+        rollbacks = state->rollbacks;
+        // Versions above the rollback target that were reported are gone: say so once, with
+        // the new head, and go on from there.
+        if (next > state->last_rollback_to + 1) {
+          absl::StatusOr<storage::VersionRecord> head =
+              (*engine)->version_record(tree, state->last_rollback_to);
+          if (head.ok()) {
+            if (!send(*head, true)) return absl::OkStatus();
+            next = state->last_rollback_to + 1;
+          }
+        }
+      }
+      while (next <= state->head && !context->IsCancelled()) {
+        absl::StatusOr<storage::VersionRecord> record = (*engine)->version_record(tree, next);
+        if (record.status().code() == absl::StatusCode::kNotFound) {
+          // Pruned meanwhile (or never retained): go on from the oldest readable version.
+          absl::StatusOr<service::TreeSummary> summary = (*engine)->tree(tree);
+          if (!summary.ok()) return summary.status();
+          if (summary->info.oldest_version <= next) return record.status();
+          next = summary->info.oldest_version;
+          continue;
+        }
+        if (record.status().code() == absl::StatusCode::kOutOfRange) break;  // rolled back
+        if (!record.ok()) return record.status();
+        if (!send(*record, false)) return absl::OkStatus();  // the client went away
+        ++next;
+      }
+      state = (*engine)->wait_for_versions(tree, *state, std::chrono::milliseconds(250));
+      if (!state.ok()) return state.status();
     }
     return absl::OkStatus();
   }());

@@ -27,6 +27,8 @@ class ArborService final : public v1::Arbor::Service {
 
   // The engine stays owned by the caller and must outlive every RPC; nullptr means not ready.
   void set_engine(service::Engine* engine) { engine_.store(engine); }
+  // Ends every WatchVersions stream (they would otherwise hold shutdown for its whole grace).
+  void begin_shutdown() { stopping_.store(true); }
 
   grpc::Status CreateTree(grpc::ServerContext* context, const v1::CreateTreeRequest* request,
                           v1::TreeInfo* response) override;
@@ -52,10 +54,16 @@ class ArborService final : public v1::Arbor::Service {
                            v1::WriteResponse* response) override;
   grpc::Status Get(grpc::ServerContext* context, const v1::GetRequest* request,
                    v1::GetResponse* response) override;
+  grpc::Status GetMany(grpc::ServerContext* context, const v1::GetManyRequest* request,
+                       v1::GetManyResponse* response) override;
   grpc::Status Prove(grpc::ServerContext* context, const v1::ProveRequest* request,
                      v1::ProveResponse* response) override;
   grpc::Status Verify(grpc::ServerContext* context, const v1::VerifyRequest* request,
                       v1::VerifyResponse* response) override;
+  grpc::Status Scan(grpc::ServerContext* context, const v1::ScanRequest* request,
+                    v1::ScanResponse* response) override;
+  grpc::Status WatchVersions(grpc::ServerContext* context, const v1::WatchVersionsRequest* request,
+                             grpc::ServerWriter<v1::VersionEvent>* writer) override;
   grpc::Status Rollback(grpc::ServerContext* context, const v1::RollbackRequest* request,
                         v1::TreeInfo* response) override;
   grpc::Status Prune(grpc::ServerContext* context, const v1::PruneRequest* request,
@@ -74,6 +82,7 @@ class ArborService final : public v1::Arbor::Service {
                       const absl::Status& status, std::uint64_t proofs = 0) const;
 
   std::atomic<service::Engine*> engine_{nullptr};
+  std::atomic<bool> stopping_{false};
   const service::AuthConfig auth_;
   RpcObserver observer_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

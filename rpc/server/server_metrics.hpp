@@ -1,52 +1,66 @@
-// arbord's Prometheus metrics: RPCs, applied versions (batch sizes, commit and hash latency),
-// queues, trees, the backend, the GPU and RocksDB. Served as text on /metrics.
+// arbord's Prometheus metrics, on prometheus-cpp: RPCs, applied versions (batch sizes and the
+// duration of each phase, per scheme), proofs, queues, trees, the backend (and CPU fallbacks), the
+// GPU, RocksDB and the process. Served as text on /metrics (see host/service/README.md).
+//
+// Events (RPCs, batches, proofs) update prometheus-cpp families as they happen; values that live
+// elsewhere (queue depths, heads, RocksDB, memory) are read at render() time, so a scrape always
+// shows the present and an idle server costs nothing between scrapes.
 #pragma once
 
-#include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "host/metrics/metrics.hpp"
+#include "host/backend/compute_backend.hpp"
 #include "host/service/engine.hpp"
 #include "rpc/server/arbor_service.hpp"
 
 namespace arbor::rpc {
 
+// What a scrape reads from the engine, taken once per scrape.
+struct EngineSnapshot {
+  service::EngineStats stats;  // stats.backend is the backend's description
+  host::BackendKind backend_kind = host::BackendKind::kCpu;
+  std::string backend_fallback;  // why --backend auto took the CPU; empty when it did not
+  std::optional<host::DeviceMemory> device_memory;
+};
+
+// Reads a snapshot of an open engine.
+EngineSnapshot snapshot_of(const service::Engine& engine);
+
 class ServerMetrics {
  public:
+  // Registers every family; an error if prometheus-cpp refuses one (a bad or clashing name).
   static absl::StatusOr<std::unique_ptr<ServerMetrics>> create();
-  ServerMetrics() = default;  // metrics are registered by create()
+  ~ServerMetrics();
+  ServerMetrics(const ServerMetrics&) = delete;
+  ServerMetrics& operator=(const ServerMetrics&) = delete;
 
+  // Both are thread-safe and keep a pointer to this object, which must outlive their users.
   RpcObserver rpc_observer();
-  service::BatchObserver batch_observer();
-  // Values read at scrape time come from the engine once it is open; nullptr detaches it.
-  void set_engine(service::Engine* engine) { engine_.store(engine); }
+  service::EngineObserver engine_observer();
 
-  std::string render() const { return registry_.render(); }
+  // Scrape-time values come from the engine once it is open; nullptr detaches it. Waits for a
+  // scrape in progress, so once set_engine(nullptr) returns the engine may be destroyed.
+  void set_engine(service::Engine* engine);
+  // The same from any source (tests). An empty source, or one answering nullopt, means not ready
+  // (arbor_ready 0, no engine values).
+  using SnapshotSource = std::function<std::optional<EngineSnapshot>()>;
+  void set_snapshot_source(SnapshotSource source);
+
+  // The text exposition format 0.0.4. Scrapes are serialized.
+  std::string render() const;
 
  private:
-  absl::Status register_all();
-  void collect(metrics::CollectorSink& sink) const;
+  struct Families;  // the prometheus-cpp registry and families, kept out of this header
+  explicit ServerMetrics(std::unique_ptr<Families> families);
 
-  metrics::Registry registry_;
-  std::atomic<service::Engine*> engine_{nullptr};
-  metrics::CounterFamily* rpcs_ = nullptr;
-  metrics::CounterFamily* rpc_errors_ = nullptr;
-  metrics::HistogramFamily* rpc_seconds_ = nullptr;
-  metrics::CounterFamily* reads_ = nullptr;
-  metrics::CounterFamily* proofs_ = nullptr;
-  metrics::CounterFamily* writes_ = nullptr;
-  metrics::CounterFamily* write_ops_ = nullptr;
-  metrics::CounterFamily* versions_ = nullptr;
-  metrics::CounterFamily* failed_batches_ = nullptr;
-  metrics::HistogramFamily* batch_writes_ = nullptr;
-  metrics::HistogramFamily* batch_ops_ = nullptr;
-  metrics::HistogramFamily* queue_wait_seconds_ = nullptr;
-  metrics::HistogramFamily* apply_seconds_ = nullptr;
-  metrics::HistogramFamily* commit_seconds_ = nullptr;
-  metrics::HistogramFamily* hash_seconds_ = nullptr;
-  metrics::CounterFamily* hashes_ = nullptr;
+  std::unique_ptr<Families> families_;
+  mutable std::mutex scrape_mutex_;  // one render at a time; guards source_
+  SnapshotSource source_;
 };
 
 }  // namespace arbor::rpc

@@ -1,58 +1,40 @@
 #include "rpc/server/wire.hpp"
 
 #include "absl/strings/str_cat.h"
-#include "host/smt/smt_proof_codec.hpp"
-#include "kernels/field/bn254_fr_text.hpp"
 
 namespace arbor::rpc {
 
 absl::StatusOr<smt::Fr> field_from_wire(std::string_view bytes, std::string_view field) {
-  if (bytes.size() != kFieldBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(std::string(field), ": ", bytes.size(), " bytes, expected 32 (big-endian)"));
-  }
-  absl::StatusOr<smt::Fr> value =
-      field::from_bytes_be(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-  if (!value.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(std::string(field), ": ", std::string(value.status().message())));
-  }
-  return value;
+  return smt::wire_fr(bytes, field);
 }
 
-std::string field_to_wire(const smt::Fr& value) {
-  const auto bytes = field::to_bytes_be(value);
-  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-}
+std::string field_to_wire(const smt::Fr& value) { return smt::fr_bytes(value); }
 
-absl::StatusOr<std::vector<smt::SmtOp>> ops_from_wire(
+absl::StatusOr<std::vector<tree::Op>> ops_from_wire(
     const google::protobuf::RepeatedPtrField<v1::Op>& ops, std::string_view field) {
-  std::vector<smt::SmtOp> decoded;
+  std::vector<tree::Op> decoded;
   decoded.reserve(ops.size());
   for (int i = 0; i < ops.size(); ++i) {
     const v1::Op& op = ops[i];
-    const std::string at = absl::StrCat(std::string(field), "[", i, "]");
-    absl::StatusOr<smt::Fr> key = field_from_wire(op.key(), absl::StrCat(at, ".key"));
-    if (!key.ok()) return key.status();
     switch (op.kind()) {
-      case v1::OP_KIND_PUT: {
-        absl::StatusOr<smt::Fr> value = field_from_wire(op.value(), absl::StrCat(at, ".value"));
-        if (!value.ok()) return value.status();
-        decoded.push_back(smt::SmtOp::put(*key, *value));
+      case v1::OP_KIND_PUT:
+        decoded.push_back(tree::Op::put(op.key(), op.value()));
         break;
-      }
       case v1::OP_KIND_DELETE:
-        if (!op.value().empty()) {
-          return absl::InvalidArgumentError(absl::StrCat(at, ".value: a delete carries no value"));
-        }
-        decoded.push_back(smt::SmtOp::erase(*key));
+        decoded.push_back(tree::Op{tree::Op::Kind::kDelete, op.key(), op.value()});
         break;
       default:
-        return absl::InvalidArgumentError(absl::StrCat(at, ".kind: ", static_cast<int>(op.kind()),
+        return absl::InvalidArgumentError(absl::StrCat(std::string(field), "[", i,
+                                                       "].kind: ", static_cast<int>(op.kind()),
                                                        " is not OP_KIND_PUT or OP_KIND_DELETE"));
     }
   }
   return decoded;
+}
+
+std::vector<std::string> keys_from_wire(
+    const google::protobuf::RepeatedPtrField<std::string>& keys) {
+  return std::vector<std::string>(keys.begin(), keys.end());
 }
 
 absl::StatusOr<service::VersionSelector> selector_from_wire(const v1::VersionSelector& selector,
@@ -97,7 +79,7 @@ void summary_to_wire(const service::TreeSummary& summary, v1::TreeInfo& out) {
   out.set_scheme(summary.info.scheme);
   out.set_params_json(summary.info.params);
   out.set_version(summary.at.version);
-  out.set_root(field_to_wire(summary.root));
+  out.set_root(summary.at.root);
   out.set_size(summary.at.entry_count);
   out.set_oldest_version(summary.info.oldest_version);
   out.set_keep_versions(summary.info.keep_versions);
@@ -107,17 +89,33 @@ void summary_to_wire(const service::TreeSummary& summary, v1::TreeInfo& out) {
 }
 
 void outcome_to_wire(const service::WriteOutcome& outcome, v1::WriteResponse& out) {
-  out.set_version(outcome.version);
-  out.set_root(field_to_wire(outcome.root));
-  out.set_size(outcome.size);
+  out.set_version(outcome.version.version);
+  out.set_root(outcome.version.root);
+  out.set_size(outcome.version.entry_count);
+  out.set_committed_unix_ms(outcome.version.committed_unix_ms);
+  out.set_label(outcome.version.label);
   out.set_coalesced_writes(outcome.coalesced_writes);
-  for (const service::KeyProof& proof : outcome.proofs) {
+  for (const tree::WrittenKey& key : outcome.proofs.keys) {
     v1::KeyProof* wire = out.add_proofs();
-    wire->set_key(field_to_wire(proof.proof.key));
-    wire->set_exists(proof.proof.existence);
-    if (proof.proof.existence) wire->set_value(field_to_wire(proof.proof.value));
-    wire->set_proof(smt::encode_proof_binary(proof.proof));
+    wire->set_key(key.key);
+    wire->set_exists(key.value.has_value());
+    if (key.value) wire->set_value(*key.value);
+    wire->set_proof(key.proof);
   }
+  if (outcome.proofs.combined) {
+    out.set_proof(outcome.proofs.combined->bytes);
+    out.set_proof_format(outcome.proofs.combined->format);
+  }
+}
+
+void version_to_wire(const storage::VersionRecord& version, bool rolled_back,
+                     v1::VersionEvent& out) {
+  out.set_version(version.version);
+  out.set_root(version.root);
+  out.set_label(version.label);
+  out.set_committed_unix_ms(version.committed_unix_ms);
+  out.set_size(version.entry_count);
+  out.set_rolled_back(rolled_back);
 }
 
 grpc::Status to_grpc(const absl::Status& status) {

@@ -215,7 +215,7 @@ TEST_F(ArbordTest, EveryRpcRoundTrips) {
     grpc::ClientContext context;
     ASSERT_TRUE(client_->stub().Verify(&context, verify, &verdict).ok());
     EXPECT_TRUE(verdict.valid()) << verdict.reason();
-    EXPECT_EQ(verdict.format(), "binary");
+    EXPECT_EQ(verdict.format(), "smt-binary");
   }
   verify.set_root(wire(12345));
   {
@@ -604,9 +604,10 @@ TEST_F(ArbordTest, OverloadAnswersResourceExhaustedAndKeepsEveryAcceptedWrite) {
   EXPECT_EQ(info("q").size(), accepted.size());
   auto metrics = testing::http_get(server_->metrics_port(), "/metrics");
   ASSERT_TRUE(metrics.ok());
-  EXPECT_NE(metrics->body.find("arbor_overload_refusals_total{tree=\"q\"} " +
-                               std::to_string(refused.size())),
-            std::string::npos);
+  EXPECT_NE(metrics->body.find("arbor_overload_refusals_total{scheme=\"smt\",tree=\"q\"} " +
+                               std::to_string(refused.size()) + "\n"),
+            std::string::npos)
+      << metrics->body;
 }
 
 TEST_F(ArbordTest, HealthMetricsAndHealthz) {
@@ -630,19 +631,23 @@ TEST_F(ArbordTest, HealthMetricsAndHealthz) {
   const std::string& text = metrics->body;
   for (const char* expected : {
            "arbor_ready 1",
-           "arbor_rpc_requests_total{method=\"Write\",code=\"OK\"} 1",
-           "arbor_rpc_errors_total{method=\"Get\",code=\"INVALID_ARGUMENT\"} 1",
+           "arbor_rpc_requests_total{code=\"OK\",method=\"Write\"} 1",
+           "arbor_rpc_errors_total{code=\"INVALID_ARGUMENT\",method=\"Get\"} 1",
            "arbor_reads_total{method=\"Get\"} 1",
            "arbor_proofs_total{method=\"Write\"} 2",
            "arbor_proofs_total{method=\"Get\"} 1",
-           "arbor_writes_total{tree=\"m\",outcome=\"applied\"} 1",
-           "arbor_write_ops_total{tree=\"m\"} 2",
-           "arbor_batch_ops_count 1",
-           "arbor_commit_seconds_bucket{le=\"+Inf\"} 1",
-           "arbor_hash_seconds_count 1",
-           "arbor_queue_writes{tree=\"m\"} 0",
-           "arbor_tree_size{tree=\"m\"} 2",
-           "arbor_backend_info{kind=\"cpu\"",
+           "arbor_writes_total{outcome=\"applied\",scheme=\"smt\",tree=\"m\"} 1",
+           "arbor_write_ops_total{scheme=\"smt\",tree=\"m\"} 2",
+           "arbor_batch_ops_count{scheme=\"smt\",tree=\"m\"} 1",
+           "arbor_commit_seconds_bucket{scheme=\"smt\",le=\"+Inf\"} 1",
+           "arbor_hash_seconds_count{scheme=\"smt\"} 1",
+           "arbor_queue_writes{scheme=\"smt\",tree=\"m\"} 0",
+           "arbor_tree_size{scheme=\"smt\",tree=\"m\"} 2",
+           "arbor_backend_info{description=\"cpu",
+           ",kind=\"cpu\"} 1",
+           "arbor_backend_cpu_fallback ",
+           "arbor_rocksdb_size_bytes ",
+           "arbor_process_resident_memory_bytes ",
            "arbor_rocksdb_estimated_keys{family=\"nodes\"}",
            "arbor_rocksdb_block_cache_capacity_bytes",
            "arbor_store_commits_total 1",
@@ -876,7 +881,7 @@ TEST_F(ArbordTest, MalformedRequestsAreRefusedClearlyAndChangeNothing) {
       {"verify bad root",
        [&] {
          v1::VerifyRequest request;
-         request.set_proof("x");
+         request.set_proof("AS\x01garbage");  // an smt binary proof: its root is read first
          request.set_root(modulus);
          v1::VerifyResponse response;
          grpc::ClientContext context;
@@ -931,16 +936,17 @@ TEST_F(ArbordTest, MalformedRequestsAreRefusedClearlyAndChangeNothing) {
          return client_->stub().CreateTree(&context, request, &response);
        },
        grpc::StatusCode::INVALID_ARGUMENT, "scheme"},
-      {"verkle not yet",
+      {"verkle has no max depth",
        [&] {
          v1::CreateTreeRequest request;
          request.set_name("v");
          request.set_scheme("verkle");
+         request.set_max_depth(8);
          v1::TreeInfo response;
          grpc::ClientContext context;
          return client_->stub().CreateTree(&context, request, &response);
        },
-       grpc::StatusCode::UNIMPLEMENTED, "verkle"},
+       grpc::StatusCode::INVALID_ARGUMENT, "max_depth"},
       {"duplicate tree",
        [&] {
          v1::CreateTreeRequest request;

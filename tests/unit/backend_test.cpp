@@ -73,6 +73,13 @@ TEST(BackendChoice, AutoAlwaysYieldsAWorkingBackend) {
   std::vector<Fr> out(1);
   ASSERT_TRUE((*backend)->poseidon_hash_many(2, inputs, out).ok());
   EXPECT_EQ(out[0], *poseidon::hash(inputs));
+  // The CPU under auto is a fallback and says why (arbor_backend_cpu_fallback); a GPU, or the CPU
+  // asked for by name, is none.
+  EXPECT_EQ((*backend)->fallback_reason().empty(), (*backend)->kind() == BackendKind::kCuda);
+  EXPECT_EQ(make_cpu_backend()->fallback_reason(), "");
+  absl::StatusOr<std::unique_ptr<ComputeBackend>> cpu = make_backend(BackendChoice::kCpu);
+  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  EXPECT_EQ((*cpu)->fallback_reason(), "");
   // Asking for CUDA explicitly either works (a GPU is here) or says why not; never the CPU.
   absl::StatusOr<std::unique_ptr<ComputeBackend>> cuda = make_backend(BackendChoice::kCuda);
   if (cuda.ok()) {

@@ -9,6 +9,8 @@
 #include "host/service/engine.hpp"
 #include "host/service/service_config.hpp"
 #include "host/service/write_batcher.hpp"
+#include "host/smt/smt_proof_codec.hpp"
+#include "host/smt/smt_tree.hpp"
 #include "kernels/field/bn254_fr_text.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -19,6 +21,11 @@ using field::Fr;
 using testing::TempDir;
 
 Fr fr(std::uint64_t small) { return *field::parse_fr(std::to_string(small)); }
+std::string wire(std::uint64_t small) { return smt::fr_bytes(fr(small)); }
+tree::Op put(std::uint64_t key, std::uint64_t value) {
+  return tree::Op::put(wire(key), wire(value));
+}
+tree::Op erase(std::uint64_t key) { return tree::Op::erase(wire(key)); }
 
 TEST(ServiceConfigTest, DefaultsListenOnLocalhostAndKeepDataInDotData) {
   ServiceConfig config = default_service_config();
@@ -71,7 +78,7 @@ read_tokens = ["c"]
   EXPECT_EQ(config->engine.store.async_sync_interval_ms, 50u);
   EXPECT_EQ(config->engine.store.compression, storage::Compression::kZstd);
   EXPECT_EQ(config->engine.store.block_cache_bytes, 512ull << 20);
-  EXPECT_EQ(config->engine.node_cache_bytes, 8ull << 20);
+  EXPECT_EQ(config->engine.tree.node_cache_bytes, 8ull << 20);
   EXPECT_EQ(config->engine.batcher.max_batch_ops, 5000u);
   EXPECT_EQ(config->engine.batcher.max_delay.count(), 100);
   EXPECT_EQ(config->engine.batcher.max_queue_writes, 77u);
@@ -150,16 +157,18 @@ TEST_F(BatcherTest, QueuedWritesShareAVersionAndEachGetsItsOwnProofs) {
   std::vector<BatchReport> reports;
   std::mutex reports_mutex;
   BatcherOptions options;
-  WriteBatcher batcher(tree, options, [&](const BatchReport& report) {
+  EngineObserver observer;
+  observer.on_batch = [&](const BatchReport& report) {
     std::lock_guard lock(reports_mutex);
     reports.push_back(report);
-  });
+  };
+  WriteBatcher batcher(tree, options, observer);
   // Hold the batcher between versions so everything below queues up.
   std::vector<WriteFuture> futures;
   batcher.exclusive([&] {
     for (std::uint64_t i = 0; i < 20; ++i) {
       WriteRequest request;
-      request.ops = {smt::SmtOp::put(fr(i), fr(i + 100)), smt::SmtOp::put(fr(i + 1000), fr(1))};
+      request.ops = {put(i, i + 100), put(i + 1000, 1)};
       request.with_proofs = i % 2 == 0;
       futures.push_back(*batcher.submit(std::move(request)));
     }
@@ -169,12 +178,16 @@ TEST_F(BatcherTest, QueuedWritesShareAVersionAndEachGetsItsOwnProofs) {
   for (std::uint64_t i = 0; i < futures.size(); ++i) {
     absl::StatusOr<WriteOutcome> outcome = futures[i].get();
     ASSERT_TRUE(outcome.ok()) << outcome.status();
-    versions.insert(outcome->version);
+    versions.insert(outcome->version.version);
     EXPECT_EQ(outcome->coalesced_writes, 20u);
-    EXPECT_EQ(outcome->proofs.size(), i % 2 == 0 ? 2u : 0u);
-    for (const KeyProof& proof : outcome->proofs) {
-      EXPECT_TRUE(smt::verify_proof(outcome->root, proof.proof).ok());
-      EXPECT_TRUE(proof.proof.existence);
+    EXPECT_EQ(outcome->proofs.keys.size(), i % 2 == 0 ? 2u : 0u);
+    const Fr root = *smt::wire_fr(outcome->version.root, "root");
+    for (const tree::WrittenKey& key : outcome->proofs.keys) {
+      absl::StatusOr<smt::SmtProof> proof = smt::decode_proof_binary(key.proof);
+      ASSERT_TRUE(proof.ok()) << proof.status();
+      EXPECT_TRUE(smt::verify_proof(root, *proof).ok());
+      EXPECT_TRUE(proof->existence);
+      EXPECT_EQ(key.value, smt::fr_bytes(proof->value));
     }
   }
   EXPECT_EQ(versions, (std::set<std::uint64_t>{1}));
@@ -192,7 +205,7 @@ TEST_F(BatcherTest, ExpectedVersionStartsAGroupAndOnlyOneOfTwoRivalsWins) {
   batcher.exclusive([&] {
     for (int i = 0; i < 4; ++i) {
       WriteRequest request;
-      request.ops = {smt::SmtOp::put(fr(10 + i), fr(1))};
+      request.ops = {put(10 + i, 1)};
       if (i == 1 || i == 2) request.expected_version = 0;  // rivals: both think the tree is new
       futures.push_back(*batcher.submit(std::move(request)));
     }
@@ -201,7 +214,7 @@ TEST_F(BatcherTest, ExpectedVersionStartsAGroupAndOnlyOneOfTwoRivalsWins) {
   std::vector<absl::StatusOr<WriteOutcome>> outcomes;
   for (WriteFuture& future : futures) outcomes.push_back(future.get());
   ASSERT_TRUE(outcomes[0].ok());
-  EXPECT_EQ(outcomes[0]->version, 1u);
+  EXPECT_EQ(outcomes[0]->version.version, 1u);
   EXPECT_EQ(outcomes[1].status().code(), absl::StatusCode::kAborted);
   EXPECT_EQ(outcomes[2].status().code(), absl::StatusCode::kAborted);
   ASSERT_TRUE(outcomes[3].ok());
@@ -215,7 +228,7 @@ TEST_F(BatcherTest, ExpectedVersionStartsAGroupAndOnlyOneOfTwoRivalsWins) {
     futures.clear();
     for (int i = 0; i < 3; ++i) {
       WriteRequest request;
-      request.ops = {smt::SmtOp::put(fr(20 + i), fr(1))};
+      request.ops = {put(20 + i, 1)};
       request.expected_version = head;
       futures.push_back(*batcher.submit(std::move(request)));
     }
@@ -235,10 +248,9 @@ TEST_F(BatcherTest, OneBadWriteInAGroupIsRefusedAloneAndTheRestApply) {
       WriteRequest request;
       if (i == 2) {
         // Three keys sharing their low 2 bits need depth 3: past this tree's max depth.
-        request.ops = {smt::SmtOp::put(fr(0), fr(1)), smt::SmtOp::put(fr(4), fr(1)),
-                       smt::SmtOp::put(fr(8), fr(1))};
+        request.ops = {put(0, 1), put(4, 1), put(8, 1)};
       } else {
-        request.ops = {smt::SmtOp::put(fr(1 + (i % 3)), fr(i))};
+        request.ops = {put(1 + (i % 3), i)};
       }
       futures.push_back(*batcher.submit(std::move(request)));
     }
@@ -267,7 +279,7 @@ TEST_F(BatcherTest, AFullQueueRefusesAndStopDrainsEverythingAccepted) {
   batcher.exclusive([&] {
     for (int i = 0; i < 5; ++i) {
       WriteRequest request;
-      request.ops = {smt::SmtOp::put(fr(i + 1), fr(1))};
+      request.ops = {put(i + 1, 1)};
       absl::StatusOr<WriteFuture> submitted = batcher.submit(std::move(request));
       if (i < 3) {
         ASSERT_TRUE(submitted.ok());
@@ -279,7 +291,7 @@ TEST_F(BatcherTest, AFullQueueRefusesAndStopDrainsEverythingAccepted) {
       }
     }
     WriteRequest too_big;
-    too_big.ops.assign(11, smt::SmtOp::put(fr(1), fr(1)));
+    too_big.ops.assign(11, put(1, 1));
     EXPECT_EQ(batcher.submit(std::move(too_big)).status().code(),
               absl::StatusCode::kInvalidArgument);
   });
@@ -287,7 +299,7 @@ TEST_F(BatcherTest, AFullQueueRefusesAndStopDrainsEverythingAccepted) {
   for (WriteFuture& future : accepted) EXPECT_TRUE(future.get().ok());
   EXPECT_EQ(tree.version_record()->entry_count, 3u);
   WriteRequest late;
-  late.ops = {smt::SmtOp::put(fr(9), fr(9))};
+  late.ops = {put(9, 9)};
   EXPECT_EQ(batcher.submit(std::move(late)).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(batcher.counters().refused_overload, 2u);
 }
@@ -302,16 +314,13 @@ TEST(EngineTest, TransactionsLimitsAndRestart) {
   options.tx.max_open = 2;
   auto engine = Engine::open(options);
   ASSERT_TRUE(engine.ok()) << engine.status();
-  ASSERT_TRUE((*engine)->create_tree("t", "", 0, 0).ok());
-  EXPECT_EQ((*engine)->create_tree("v", "verkle", 0, 0).status().code(),
-            absl::StatusCode::kUnimplemented);
+  ASSERT_TRUE((*engine)->create_tree("t", "", {}).ok());
+  EXPECT_EQ((*engine)->create_tree("x", "sparse", {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
   auto tx = (*engine)->begin_tx("t", 0);
   ASSERT_TRUE(tx.ok());
-  EXPECT_EQ(*(*engine)->add_to_tx(tx->id, {smt::SmtOp::put(fr(1), fr(1))}), 1u);
-  EXPECT_EQ((*engine)
-                ->add_to_tx(tx->id, std::vector<smt::SmtOp>(3, smt::SmtOp::erase(fr(2))))
-                .status()
-                .code(),
+  EXPECT_EQ(*(*engine)->add_to_tx(tx->id, {put(1, 1)}), 1u);
+  EXPECT_EQ((*engine)->add_to_tx(tx->id, std::vector<tree::Op>(3, erase(2))).status().code(),
             absl::StatusCode::kResourceExhausted);
   ASSERT_TRUE((*engine)->begin_tx("t", 0).ok());
   EXPECT_EQ((*engine)->begin_tx("t", 0).status().code(), absl::StatusCode::kResourceExhausted);
@@ -320,7 +329,7 @@ TEST(EngineTest, TransactionsLimitsAndRestart) {
   ASSERT_TRUE(committed.ok());
   absl::StatusOr<WriteOutcome> outcome = committed->get();
   ASSERT_TRUE(outcome.ok()) << outcome.status();
-  EXPECT_EQ(outcome->proofs.size(), 1u);
+  EXPECT_EQ(outcome->proofs.keys.size(), 1u);
   EXPECT_EQ((*engine)->tree("t", {std::nullopt, "L"})->at.version, 1u);
   EXPECT_EQ((*engine)->stats().open_transactions, 1u);
   auto checkpoint = (*engine)->checkpoint("c1");

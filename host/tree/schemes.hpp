@@ -1,0 +1,59 @@
+// The registry of tree schemes by name ("smt", "verkle"): how to create and open a tree of each,
+// and how to verify its proofs without a tree. Adding a scheme means one entry here
+// (schemes.cpp); the engine, the service and the CLI find schemes only through it.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "host/backend/compute_backend.hpp"
+#include "host/tree/tree.hpp"
+#include "storage/store.hpp"
+
+namespace arbor::tree {
+
+struct VerifyOutcome {
+  bool valid = false;
+  std::string reason;  // why not, when invalid
+  std::string root;    // the root the proof leads to (wire form), when it could tell
+  std::string format;  // the encoding that was read, e.g. "smt-json", "verkle-witness-binary"
+};
+
+struct Scheme {
+  std::string_view name;
+  // One line for help texts and errors: what a key, a value and a root are.
+  std::string_view wire_forms;
+  absl::StatusOr<std::unique_ptr<Tree>> (*create)(storage::Store& store, const std::string& name,
+                                                  const CreateOptions& create,
+                                                  host::ComputeBackend& backend,
+                                                  const OpenOptions& options);
+  // FAILED_PRECONDITION when `name` holds another scheme.
+  absl::StatusOr<std::unique_ptr<Tree>> (*open)(storage::Store& store, const std::string& name,
+                                                host::ComputeBackend& backend,
+                                                const OpenOptions& options);
+  // Whether `proof` looks like one of this scheme's encodings (magic bytes or JSON shape).
+  bool (*recognizes)(std::string_view proof);
+  // Stateless verification. INVALID_ARGUMENT (naming the field) when the proof or the root cannot
+  // be decoded or the scheme needs a root and none is given; a decoded proof that does not hold
+  // is valid=false with the reason.
+  absl::StatusOr<VerifyOutcome> (*verify)(std::string_view proof,
+                                          std::optional<std::string_view> root,
+                                          host::ComputeBackend& backend);
+};
+
+std::span<const Scheme> schemes();
+// nullptr when no scheme has that name.
+const Scheme* find_scheme(std::string_view name);
+// "smt, verkle": for error messages.
+std::string scheme_names();
+
+// Verifies with the first scheme that recognizes the proof; INVALID_ARGUMENT when none does.
+absl::StatusOr<VerifyOutcome> verify_any(std::string_view proof,
+                                         std::optional<std::string_view> root,
+                                         host::ComputeBackend& backend);
+
+}  // namespace arbor::tree

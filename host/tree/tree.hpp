@@ -1,0 +1,209 @@
+// The scheme-neutral tree: what the engine, the write batcher, the gRPC service and the CLI know of
+// a tree. Keys, values, roots and proofs are bytes in the scheme's wire form (rpc/arbor/v1's
+// proto says which); a scheme (host/smt, host/verkle) derives from Tree, checks those bytes and
+// does its own hashing and proving.
+//
+// Contract:
+// - Tree owns the store plumbing shared by every scheme: versions, labels, rollback, prune,
+//   readers. A scheme adds check_key/check_value, apply and the two proof calls.
+// - apply() makes one new version atomically, or changes nothing. Only one apply, rollback or
+//   prune runs at a time per tree (writer_mutex_).
+// - A Reader is bound to ONE store snapshot at one version: every call on it answers from that
+//   version, even if versions are committed, rolled back or pruned meanwhile. It must not outlive
+//   its tree.
+// - In every stored version record, `root` is the wire root and the values space holds each
+//   present key's value under the key's wire bytes, so reads and scans need no scheme.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "host/backend/compute_backend.hpp"
+#include "storage/store.hpp"
+
+namespace arbor::tree {
+
+struct Op {
+  enum class Kind : std::uint8_t { kPut, kDelete };
+  Kind kind = Kind::kPut;
+  std::string key;
+  std::string value;  // kPut only
+
+  static Op put(std::string key, std::string value) {
+    return {Kind::kPut, std::move(key), std::move(value)};
+  }
+  static Op erase(std::string key) { return {Kind::kDelete, std::move(key), {}}; }
+};
+
+// A version named by number or by label (the newest retained version with it); neither: the head.
+struct VersionSelector {
+  std::optional<std::uint64_t> version;
+  std::optional<std::string> label;
+};
+
+struct ApplyOptions {
+  std::string label;                              // stored with the version (e.g. a block number)
+  std::optional<std::uint64_t> expected_version;  // ABORTED when the head is elsewhere
+};
+
+// What one apply cost, in the terms every scheme shares (zero where a scheme has no such phase).
+struct ApplyStats {
+  std::uint64_t ops = 0;  // after dedupe: one per distinct key
+  std::uint64_t inserted = 0;
+  std::uint64_t updated = 0;
+  std::uint64_t deleted = 0;
+  std::uint64_t absent_deletes = 0;  // deletes of keys that were not there: no-ops
+  std::uint64_t nodes_read = 0;
+  std::uint64_t records_written = 0;
+  std::uint64_t leaf_hashes = 0;        // smt: Poseidon leaf hashes
+  std::uint64_t node_hashes = 0;        // smt: Poseidon node hashes
+  std::uint64_t commitment_deltas = 0;  // verkle: fixed-base multiplications
+  double read_ms = 0;                   // reading the touched paths
+  double plan_ms = 0;                   // planning the changed nodes on the host
+  double compute_ms = 0;                // the backend's hashing or commitment math
+  double commit_ms = 0;                 // the store commit
+};
+
+struct ApplyResult {
+  storage::VersionRecord version;  // the new version: number, wire root, label, time, size
+  ApplyStats stats;
+};
+
+enum class ProofEncoding { kBinary, kJson };
+
+struct Proof {
+  // The encoding's name: "smt-binary", "smt-json", "verkle-witness-binary", "verkle-witness-json".
+  std::string format;
+  std::string bytes;
+};
+
+// The proof a write is answered with: SMT proves each key on its own (`proof` of each entry);
+// Verkle proves all of a write's keys in one witness (`combined`, entries' `proof` empty).
+struct WrittenKey {
+  std::string key;
+  std::optional<std::string> value;  // at the new version
+  std::string proof;
+};
+struct WriteProofs {
+  std::vector<WrittenKey> keys;  // one per distinct key, in the order first written
+  std::optional<Proof> combined;
+};
+
+struct ScanPage {
+  std::vector<std::pair<std::string, std::string>> entries;  // key order
+  bool more = false;  // entries past the last one exist: ask again after its key
+};
+
+// The scheme-defined shape of a new tree. A scheme refuses options it does not take.
+struct CreateOptions {
+  std::uint64_t keep_versions = 0;  // 0 keeps every version
+  int max_depth = 0;                // smt: 1..254, 0 for the default; verkle: must be 0
+};
+// Per open tree, for its in-memory state.
+struct OpenOptions {
+  std::uint64_t node_cache_bytes = 64ULL << 20;  // smt: the node cache; 0 disables it
+};
+
+// Largest batches a reader answers in one call; keeps one request's cost bounded.
+inline constexpr std::size_t kMaxKeysPerRead = 65'536;
+inline constexpr std::size_t kMaxScanLimit = 10'000;
+
+class Tree;
+
+class Reader {
+ public:
+  const storage::VersionRecord& version() const { return view_.version(); }
+  const std::string& root() const { return view_.version().root; }
+  const Tree& tree() const { return *tree_; }
+  const storage::TreeView& view() const { return view_; }
+
+  // INVALID_ARGUMENT naming `field` for a key not in the scheme's wire form.
+  absl::StatusOr<std::optional<std::string>> get(std::string_view key,
+                                                 std::string_view field = "key") const;
+  absl::StatusOr<std::vector<std::optional<std::string>>> get_many(
+      std::span<const std::string> keys, std::string_view field = "keys") const;
+  // One proof of every key (present or absent); duplicates are proved once. `encoding` is
+  // "binary" (or empty) or "json".
+  absl::StatusOr<Proof> prove(std::span<const std::string> keys, std::string_view field = "keys",
+                              std::string_view encoding = {}) const;
+  // The proofs of a write's keys (see WriteProofs).
+  absl::StatusOr<WriteProofs> prove_written(std::span<const std::string> keys) const;
+  // Up to `limit` entries with keys after `after` (from the first when empty), in key order.
+  absl::StatusOr<ScanPage> scan(std::string_view after, std::size_t limit) const;
+
+ private:
+  friend class Tree;
+  Reader(const Tree& tree, storage::TreeView view) : tree_(&tree), view_(std::move(view)) {}
+  absl::Status check_keys(std::span<const std::string> keys, std::string_view field) const;
+
+  const Tree* tree_;
+  storage::TreeView view_;
+};
+
+class Tree {
+ public:
+  virtual ~Tree() = default;
+  Tree(const Tree&) = delete;
+  Tree& operator=(const Tree&) = delete;
+
+  const std::string& name() const { return name_; }
+  virtual std::string_view scheme() const = 0;
+
+  // The scheme's wire forms; INVALID_ARGUMENT naming `field` otherwise.
+  virtual absl::Status check_key(std::string_view key, std::string_view field) const = 0;
+  virtual absl::Status check_value(std::string_view value, std::string_view field) const = 0;
+  // Every op: its key, and its value (puts) or an empty value (deletes). `field` is e.g. "ops".
+  absl::Status check_ops(std::span<const Op> ops, std::string_view field) const;
+
+  // Applies the operations atomically as one new version (several on one key: the last wins;
+  // deleting an absent key does nothing). On any failure nothing changes.
+  virtual absl::StatusOr<ApplyResult> apply(std::span<const Op> ops,
+                                            const ApplyOptions& options) = 0;
+
+  // A reader of the selected version (the head when none is selected). NOT_FOUND for a label no
+  // retained version has or a pruned version, OUT_OF_RANGE above the head.
+  absl::StatusOr<Reader> reader(const VersionSelector& at = {}) const;
+  // The selected version's number (see reader()).
+  absl::StatusOr<std::uint64_t> resolve(const VersionSelector& at) const;
+
+  absl::StatusOr<storage::TreeInfo> info() const;
+  absl::StatusOr<storage::VersionRecord> version_record(
+      std::optional<std::uint64_t> version = std::nullopt) const;
+  // Retained versions, oldest first.
+  absl::StatusOr<std::vector<storage::VersionRecord>> versions() const;
+  absl::StatusOr<storage::TreeInfo> rollback(std::uint64_t version);
+  absl::StatusOr<storage::PruneResult> prune(std::uint64_t version, bool compact = false);
+
+ protected:
+  Tree(storage::Store& store, std::string name, host::ComputeBackend& backend)
+      : store_(store), name_(std::move(name)), backend_(backend) {}
+
+  // The scheme's proofs at one snapshot; keys are checked already.
+  virtual absl::StatusOr<Proof> prove_in(const storage::TreeView& view,
+                                         std::span<const std::string> keys,
+                                         ProofEncoding encoding) const = 0;
+  virtual absl::StatusOr<WriteProofs> prove_written_in(const storage::TreeView& view,
+                                                       std::span<const std::string> keys) const = 0;
+  // Called with writer_mutex_ held after a rollback made `head` the head (drop caches).
+  virtual void after_rollback(std::uint64_t /*head*/) {}
+
+  storage::Store& store_;
+  const std::string name_;
+  host::ComputeBackend& backend_;
+  // One apply, rollback or prune at a time; a scheme's apply() takes it.
+  std::mutex writer_mutex_;
+
+ private:
+  friend class Reader;
+};
+
+}  // namespace arbor::tree
