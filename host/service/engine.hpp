@@ -137,7 +137,6 @@ class Engine {
   void shutdown();
 
   const host::ComputeBackend& backend() const { return *backend_; }
-  storage::Store& store() { return *store_; }
 
   // `scheme` empty means "smt".
   absl::StatusOr<TreeSummary> create_tree(const std::string& name, const std::string& scheme,

@@ -553,15 +553,15 @@ grpc::Status ArborService::WatchVersions(grpc::ServerContext* context,
       }
       while (next <= state->head && !context->IsCancelled()) {
         absl::StatusOr<storage::VersionRecord> record = (*engine)->version_record(tree, next);
-        if (record.status().code() == absl::StatusCode::kNotFound) {
-          // Pruned meanwhile (or never retained): go on from the oldest readable version.
+        if (record.status().code() == absl::StatusCode::kOutOfRange) {
+          // Pruned meanwhile (go on from the oldest readable version), or rolled back below it.
           absl::StatusOr<service::TreeSummary> summary = (*engine)->tree(tree);
           if (!summary.ok()) return summary.status();
+          if (next > summary->at.version) break;
           if (summary->info.oldest_version <= next) return record.status();
           next = summary->info.oldest_version;
           continue;
         }
-        if (record.status().code() == absl::StatusCode::kOutOfRange) break;  // rolled back
         if (!record.ok()) return record.status();
         if (!send(*record, false)) return absl::OkStatus();  // the client went away
         ++next;

@@ -349,5 +349,88 @@ TEST(EngineTest, TransactionsLimitsAndRestart) {
   EXPECT_EQ(summary->at.label, "L");
 }
 
+TEST(EngineTest, ServesVerkleTreesWithWitnessesPerWriteAndFeedsWatchers) {
+  TempDir dir("engine-verkle");
+  EngineOptions options;
+  options.data_dir = dir / "data";
+  options.backend = host::BackendChoice::kCpu;
+  auto engine = Engine::open(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  ASSERT_TRUE((*engine)->create_tree("v", "verkle", {}).ok());
+  EXPECT_EQ((*engine)->create_tree("w", "verkle", {0, 8}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<FeedState> start =
+      (*engine)->wait_for_versions("v", {~0ULL, ~0ULL, ~0ULL}, std::chrono::milliseconds(0));
+  ASSERT_TRUE(start.ok());
+  EXPECT_EQ(start->head, 0u);
+
+  const std::string key_a(32, 'a'), key_b = std::string(31, 'a') + "b", value(32, 'v');
+  WriteRequest bad;
+  bad.ops = {tree::Op::put(key_a, value), tree::Op::put(std::string(31, 'k'), value)};
+  absl::StatusOr<WriteFuture> refused = (*engine)->write("v", std::move(bad));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(refused.status().message()).find("ops[1].key"), std::string::npos);
+
+  WriteRequest request;
+  request.ops = {tree::Op::put(key_a, value), tree::Op::put(key_b, value), tree::Op::erase(key_b)};
+  request.with_proofs = true;
+  request.label = "block 1";
+  absl::StatusOr<WriteFuture> future = (*engine)->write("v", std::move(request));
+  ASSERT_TRUE(future.ok()) << future.status();
+  absl::StatusOr<WriteOutcome> outcome = future->get();
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->version.version, 1u);
+  EXPECT_GT(outcome->version.committed_unix_ms, 0);
+  ASSERT_EQ(outcome->proofs.keys.size(), 2u);  // distinct keys, in the order first written
+  EXPECT_EQ(outcome->proofs.keys[0].value, value);
+  EXPECT_FALSE(outcome->proofs.keys[1].value.has_value());  // deleted in the same write
+  ASSERT_TRUE(outcome->proofs.combined.has_value());
+  absl::StatusOr<tree::VerifyOutcome> verdict =
+      (*engine)->verify(outcome->proofs.combined->bytes, outcome->version.root);
+  ASSERT_TRUE(verdict.ok()) << verdict.status();
+  EXPECT_TRUE(verdict->valid) << verdict->reason;
+  EXPECT_EQ(verdict->format, "verkle-witness-binary");
+
+  absl::StatusOr<FeedState> moved =
+      (*engine)->wait_for_versions("v", *start, std::chrono::milliseconds(1000));
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(moved->head, 1u);
+  absl::StatusOr<GetManyOutcome> many =
+      (*engine)->get_many("v", {key_b, key_a}, {std::nullopt, "block 1"}, true);
+  ASSERT_TRUE(many.ok()) << many.status();
+  EXPECT_EQ(many->values, (std::vector<std::optional<std::string>>{std::nullopt, value}));
+  ASSERT_TRUE(many->proof.has_value());
+  EXPECT_TRUE((*engine)->verify(many->proof->bytes, many->version.root)->valid);
+
+  // A transaction's operations are checked against the tree's scheme when added.
+  auto tx = (*engine)->begin_tx("v", 0);
+  ASSERT_TRUE(tx.ok());
+  absl::StatusOr<std::uint64_t> added =
+      (*engine)->add_to_tx(tx->id, {tree::Op::put(key_a, "short")});
+  EXPECT_EQ(added.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(added.status().message()).find("ops[0].value"), std::string::npos);
+
+  ASSERT_TRUE((*engine)->rollback("v", {0, std::nullopt}).ok());
+  moved = (*engine)->wait_for_versions("v", *moved, std::chrono::milliseconds(1000));
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(moved->rollbacks, 1u);
+  EXPECT_EQ(moved->last_rollback_to, 0u);
+  EXPECT_EQ((*engine)->stats().trees.at(0).scheme, "verkle");
+}
+
+TEST(EngineTest, AStatelessEngineOnlyVerifies) {
+  EngineOptions options;
+  options.data_dir.clear();
+  options.backend = host::BackendChoice::kCpu;
+  auto engine = Engine::open(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  EXPECT_EQ((*engine)->create_tree("t", "smt", {}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*engine)->tree("t").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ((*engine)->verify("AS", std::nullopt).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE((*engine)->list_trees()->empty());
+}
+
 }  // namespace
 }  // namespace arbor::service
