@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
@@ -64,6 +65,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::open(const EngineOptions& option
   engine->store_ = std::move(*store);
   absl::StatusOr<std::vector<storage::TreeInfo>> trees = engine->store_->list_trees();
   if (!trees.ok()) return trees.status();
+  std::set<const tree::Scheme*> in_use;
   for (const storage::TreeInfo& info : *trees) {
     const tree::Scheme* scheme = tree::find_scheme(info.scheme);
     if (scheme == nullptr) {
@@ -77,9 +79,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::open(const EngineOptions& option
         scheme->open(*engine->store_, info.name, *engine->backend_, options.tree);
     if (!opened.ok()) return opened.status();
     std::shared_ptr<OpenTree> served = engine->serve(std::move(*opened));
+    in_use.insert(scheme);
     std::unique_lock lock(engine->trees_mutex_);
     engine->trees_[info.name] = std::move(served);
   }
+  // Before the engine is handed out, so a service answers its first request at full speed.
+  for (const tree::Scheme* scheme : in_use) scheme->warm_up(*engine->backend_);
   engine->tx_reaper_ = std::thread([raw = engine.get()] { raw->expire_transactions(); });
   spdlog::info("engine: {} trees open in {}, backend {}", engine->trees_.size(),
                options.data_dir.string(), engine->backend_->description());
@@ -170,6 +175,7 @@ absl::StatusOr<TreeSummary> Engine::create_tree(const std::string& name, const s
   const tree::Tree& created = *served->tree;
   trees_[name] = served;
   lock.unlock();
+  found->warm_up(*backend_);  // outside the lock; once per process, later calls return at once
   spdlog::info("created tree {} ({}, keep {} versions)", name, wanted, create.keep_versions);
   return summary(created, {});
 }

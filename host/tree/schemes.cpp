@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "host/smt/smt_proof_codec.hpp"
 #include "host/smt/smt_tree.hpp"
+#include "host/verkle/crs_msm.hpp"
 #include "host/verkle/verkle_stateless.hpp"
 #include "host/verkle/verkle_tree.hpp"
 #include "host/verkle/verkle_witness.hpp"
@@ -97,7 +98,15 @@ absl::StatusOr<VerifyOutcome> verify_smt(std::string_view proof,
   return outcome;
 }
 
+void warm_up_smt(host::ComputeBackend& /*backend*/) {}
+
 // ---- verkle ----
+
+void warm_up_verkle(host::ComputeBackend& backend) {
+  const verkle::SparseTerm term{0, verkle::Fr::one()};
+  (void)verkle::crs_commit(backend, std::span(&term, 1));
+  (void)verkle::mul_q(verkle::Fr::one());
+}
 
 absl::StatusOr<std::unique_ptr<Tree>> create_verkle(storage::Store& store, const std::string& name,
                                                     const CreateOptions& create,
@@ -173,11 +182,11 @@ absl::StatusOr<VerifyOutcome> verify_verkle(std::string_view proof,
 
 constexpr std::array<Scheme, 2> kSchemes = {{
     {smt::kScheme, "key, value and root: 32-byte big-endian BN254 field elements below p",
-     create_smt, open_smt, recognizes_smt, verify_smt},
+     create_smt, open_smt, recognizes_smt, verify_smt, warm_up_smt},
     {verkle::kScheme,
      "key: 32 bytes (31-byte stem, suffix byte); value: 32 bytes; root: the 32-byte compressed "
      "root commitment",
-     create_verkle, open_verkle, recognizes_verkle, verify_verkle},
+     create_verkle, open_verkle, recognizes_verkle, verify_verkle, warm_up_verkle},
 }};
 
 }  // namespace

@@ -43,6 +43,9 @@ struct Scheme {
   absl::StatusOr<VerifyOutcome> (*verify)(std::string_view proof,
                                           std::optional<std::string_view> root,
                                           host::ComputeBackend& backend);
+  // Builds what the scheme's first write or proof would otherwise build on its way (verkle: the
+  // CRS tables, ~0.7 s), so that a service can pay it before it says it is serving.
+  void (*warm_up)(host::ComputeBackend& backend);
 };
 
 std::span<const Scheme> schemes();

@@ -170,7 +170,7 @@ class Tree {
                                             const ApplyOptions& options) = 0;
 
   // A reader of the selected version (the head when none is selected). NOT_FOUND for a label no
-  // retained version has or a pruned version, OUT_OF_RANGE above the head.
+  // retained version has, OUT_OF_RANGE for a version above the head or below the oldest retained.
   absl::StatusOr<Reader> reader(const VersionSelector& at = {}) const;
   // The selected version's number (see reader()).
   absl::StatusOr<std::uint64_t> resolve(const VersionSelector& at) const;

@@ -635,6 +635,7 @@ grpc::Status ArborService::Stats(grpc::ServerContext* context, const v1::StatsRe
     for (const service::TreeCounters& tree : stats.trees) {
       v1::TreeStats* wire = response->add_trees();
       wire->set_tree(tree.tree);
+      wire->set_scheme(tree.scheme);
       wire->set_version(tree.version);
       wire->set_size(tree.size);
       wire->set_queued_writes(tree.batcher.queued_writes);

@@ -1,6 +1,7 @@
 #include "rpc/server/wire.hpp"
 
 #include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
 
 namespace arbor::rpc {
 
@@ -74,10 +75,22 @@ absl::Status check_tree_name(std::string_view tree, std::string_view field) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// A scheme stores its parameters as it likes (smt: JSON; verkle: a format name); the wire always
+// carries JSON.
+std::string params_json(const std::string& stored) {
+  const nlohmann::json parsed = nlohmann::json::parse(stored, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_object()) return parsed.dump();
+  return nlohmann::json{{"format", stored}}.dump();
+}
+
+}  // namespace
+
 void summary_to_wire(const service::TreeSummary& summary, v1::TreeInfo& out) {
   out.set_name(summary.info.name);
   out.set_scheme(summary.info.scheme);
-  out.set_params_json(summary.info.params);
+  out.set_params_json(params_json(summary.info.params));
   out.set_version(summary.at.version);
   out.set_root(summary.at.root);
   out.set_size(summary.at.entry_count);

@@ -201,7 +201,9 @@ TEST_P(TreeTest, ProofsOfEveryEncodingVerifyAndNameTheirScheme) {
     // Against another version's root it does not hold.
     absl::StatusOr<VerifyOutcome> wrong =
         verify_any(proof->bytes, tree_->version_record(0)->root, *backend_);
-    if (wrong.ok()) EXPECT_FALSE(wrong->valid);
+    if (wrong.ok()) {
+      EXPECT_FALSE(wrong->valid);
+    }
   }
   absl::StatusOr<WriteProofs> written_proofs = reader->prove_written(keys);
   ASSERT_TRUE(written_proofs.ok()) << written_proofs.status();
@@ -222,6 +224,11 @@ INSTANTIATE_TEST_SUITE_P(Schemes, TreeTest, ::testing::Values("smt", "verkle"),
 
 TEST(SchemesTest, RegistryAndDetection) {
   EXPECT_EQ(scheme_names(), "smt, verkle");
+  for (const Scheme& scheme : schemes()) {
+    EXPECT_TRUE(scheme.create && scheme.open && scheme.recognizes && scheme.verify &&
+                scheme.warm_up)
+        << scheme.name << ": every entry point is needed";
+  }
   EXPECT_EQ(find_scheme("patricia"), nullptr);
   auto backend = host::make_cpu_backend(1);
   EXPECT_EQ(verify_any("", std::nullopt, *backend).status().code(),
