@@ -84,7 +84,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::open(const EngineOptions& option
     engine->trees_[info.name] = std::move(served);
   }
   // Before the engine is handed out, so a service answers its first request at full speed.
-  for (const tree::Scheme* scheme : in_use) scheme->warm_up(*engine->backend_);
+  if (options.warm_up_schemes) {
+    for (const tree::Scheme* scheme : in_use) scheme->warm_up(*engine->backend_);
+  }
   engine->tx_reaper_ = std::thread([raw = engine.get()] { raw->expire_transactions(); });
   spdlog::info("engine: {} trees open in {}, backend {}", engine->trees_.size(),
                options.data_dir.string(), engine->backend_->description());
@@ -175,7 +177,8 @@ absl::StatusOr<TreeSummary> Engine::create_tree(const std::string& name, const s
   const tree::Tree& created = *served->tree;
   trees_[name] = served;
   lock.unlock();
-  found->warm_up(*backend_);  // outside the lock; once per process, later calls return at once
+  // Outside the lock; once per process, later calls return at once.
+  if (options_.warm_up_schemes) found->warm_up(*backend_);
   spdlog::info("created tree {} ({}, keep {} versions)", name, wanted, create.keep_versions);
   return summary(created, {});
 }

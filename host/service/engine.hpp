@@ -47,6 +47,10 @@ struct EngineOptions {
   // Open the store read-only: reads and proofs work, every write is FAILED_PRECONDITION (the CLI's
   // reads, alongside a running arbord).
   bool read_only = false;
+  // Build each scheme's tables at open (see tree::Scheme::warm_up): right for a server, which
+  // then answers its first request at full speed; a one-shot CLI command that computes nothing
+  // turns it off.
+  bool warm_up_schemes = true;
   storage::StoreOptions store;
   host::BackendChoice backend = host::BackendChoice::kAuto;
   tree::OpenOptions tree;  // per tree (node cache)

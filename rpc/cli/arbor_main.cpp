@@ -1,9 +1,10 @@
 // `arbor`: the Arbor command-line tool.
 #include "CLI/CLI.hpp"
+#include "rpc/cli/cli_support.hpp"
 #include "rpc/cli/hash_command.hpp"
+#include "rpc/cli/scheme_text.hpp"
 #include "rpc/cli/server_command.hpp"
-#include "rpc/cli/smt_command.hpp"
-#include "rpc/cli/verkle_command.hpp"
+#include "rpc/cli/tree_command.hpp"
 #include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
@@ -15,9 +16,16 @@ int main(int argc, char** argv) {
       "Log what happens (backend choice) to stderr");
   int exit_code = 0;
   arbor::cli::add_hash_command(app, exit_code);
-  arbor::cli::add_smt_command(app, exit_code);
-  arbor::cli::add_verkle_command(app, exit_code);
+  arbor::cli::add_tree_command(app, arbor::cli::kSmt, exit_code);
+  arbor::cli::add_tree_command(app, arbor::cli::kVerkle, exit_code);
   arbor::cli::add_server_commands(app, exit_code);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help prints and exits 0; any other argument error prints CLI11's message and exits 2,
+    // the README's "could not run" (CLI11's own codes, such as 106, would mean nothing to a
+    // caller).
+    return app.exit(e) == 0 ? arbor::cli::kExitOk : arbor::cli::kExitFailure;
+  }
   return exit_code;
 }

@@ -1,8 +1,6 @@
 #include "rpc/cli/cli_support.hpp"
 
-#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -22,32 +20,6 @@ int fail(int code, const std::string& message) {
 int fail(int code, const char* message) { return fail(code, std::string(message)); }
 
 int fail(int code, absl::string_view message) { return fail(code, std::string(message)); }
-
-absl::StatusOr<OpenedStore> open_data_dir(const std::string& data, const std::string& sync,
-                                          const std::string& backend, bool writable, bool create,
-                                          bool bulk_compute) {
-  OpenedStore opened;
-  absl::StatusOr<storage::SyncMode> sync_mode = storage::parse_sync_mode(sync);
-  if (!sync_mode.ok()) return sync_mode.status();
-  storage::StoreOptions store_options;
-  store_options.sync = *sync_mode;
-  store_options.create_if_missing = create;
-  absl::StatusOr<std::unique_ptr<storage::Store>> store =
-      writable ? storage::Store::open(data, store_options)
-               : storage::Store::open_read_only(data, store_options);
-  if (!store.ok()) return absl::UnavailableError(std::string(store.status().message()));
-  opened.store = std::move(*store);
-  if (writable || bulk_compute) {
-    absl::StatusOr<host::BackendChoice> choice = host::parse_backend_choice(backend);
-    if (!choice.ok()) return choice.status();
-    absl::StatusOr<std::unique_ptr<host::ComputeBackend>> made = host::make_backend(*choice);
-    if (!made.ok()) return made.status();
-    opened.backend = std::move(*made);
-  } else {
-    opened.backend = host::make_cpu_backend(1);  // reads compute nothing in bulk
-  }
-  return opened;
-}
 
 absl::StatusOr<std::string> read_whole_input(const std::string& path) {
   std::string bytes;
@@ -83,20 +55,6 @@ int write_whole_output(const std::string& path, const std::string& bytes) {
   return kExitOk;
 }
 
-absl::StatusOr<std::uint64_t> version_with_label(const storage::Store& store,
-                                                 const std::string& tree,
-                                                 const std::string& label) {
-  absl::StatusOr<std::vector<storage::VersionRecord>> versions = store.versions(tree);
-  if (!versions.ok()) return versions.status();
-  auto match = std::find_if(versions->rbegin(), versions->rend(),
-                            [&](const storage::VersionRecord& r) { return r.label == label; });
-  if (match == versions->rend()) {
-    return absl::NotFoundError(
-        absl::StrCat("tree \"", tree, "\" has no retained version labelled \"", label, "\""));
-  }
-  return match->version;
-}
-
 int status_exit(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:
@@ -121,29 +79,6 @@ int grpc_exit(const grpc::Status& status) {
     return fail(kExitFailure, absl::StrCat("server: ", status.error_message()));
   }
   return status_exit(rpc::from_grpc(status));
-}
-
-void add_server_options(CLI::App* command, ServerOptions& options, bool required) {
-  CLI::Option* server = command->add_option("--server", options.address,
-                                            "arbord address HOST:PORT: go through the service");
-  if (required) server->required();
-  command->add_option("--token", options.token, "Bearer token (default: $ARBOR_TOKEN)");
-  command->add_flag("--tls", options.tls, "Connect with TLS");
-  command->add_option("--ca-file", options.ca_file, "TLS: PEM roots to trust (default: system)");
-  command->add_option("--timeout-ms", options.timeout_ms, "Per-call deadline (0 = none)");
-}
-
-absl::StatusOr<std::unique_ptr<rpc::ArborClient>> connect(const ServerOptions& options) {
-  rpc::ClientOptions client;
-  client.address = options.address;
-  client.token = options.token;
-  if (client.token.empty()) {
-    if (const char* token = std::getenv("ARBOR_TOKEN")) client.token = token;
-  }
-  client.tls = options.tls || !options.ca_file.empty();
-  client.ca_file = options.ca_file;
-  client.timeout = std::chrono::milliseconds(options.timeout_ms);
-  return rpc::ArborClient::connect(client);
 }
 
 ProgressBar::ProgressBar(std::string what, std::uint64_t total, bool enabled)

@@ -3,74 +3,59 @@
 #include <algorithm>
 #include <fstream>
 #include <iostream>
-#include <optional>
 #include <string_view>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "kernels/field/bn254_fr_text.hpp"
 #include "rpc/cli/cli_support.hpp"
-#include "rpc/server/wire.hpp"
 
 namespace arbor::cli {
 namespace {
 
-using field::Fr;
-
 constexpr int kMaxReportedErrors = 20;
-
-absl::StatusOr<Fr> parse_number(std::string_view text, std::string_view what) {
-  absl::StatusOr<Fr> value = field::parse_fr(text);
-  if (!value.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(std::string(what), ": ", std::string(value.status().message())));
-  }
-  return value;
-}
 
 // The words of one line, without a # comment or a trailing CR.
 std::vector<std::string_view> line_words(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (const size_t hash = line.find('#'); hash != std::string_view::npos)
+  if (const size_t hash = line.find('#'); hash != std::string_view::npos) {
     line = line.substr(0, hash);
+  }
   std::vector<std::string_view> words;
   for (size_t at = 0; at < line.size();) {
-    const size_t start = line.find_first_not_of(" \t", at);
+    const size_t start = line.find_first_not_of(" \t\r", at);
     if (start == std::string_view::npos) break;
-    const size_t end = std::min(line.find_first_of(" \t", start), line.size());
+    const size_t end = std::min(line.find_first_of(" \t\r", start), line.size());
     words.push_back(line.substr(start, end - start));
     at = end;
   }
   return words;
 }
 
-// `put KEY VALUE` or `del KEY` with the operands parsed by `parse` (key and value alike).
-template <class Op, class Operand>
-absl::StatusOr<Op> parse_op_words(const std::vector<std::string_view>& words,
-                                  absl::StatusOr<Operand> (*parse)(std::string_view,
-                                                                   std::string_view)) {
+// `put KEY VALUE` or `del KEY`.
+absl::StatusOr<tree::Op> parse_op(const std::vector<std::string_view>& words,
+                                  const SchemeText& scheme) {
   if (words[0] == "put") {
     if (words.size() != 3) return absl::InvalidArgumentError("expected `put KEY VALUE`");
-    absl::StatusOr<Operand> key = parse(words[1], "key");
+    absl::StatusOr<std::string> key = scheme.parse(words[1], "key");
     if (!key.ok()) return key.status();
-    absl::StatusOr<Operand> value = parse(words[2], "value");
+    absl::StatusOr<std::string> value = scheme.parse(words[2], "value");
     if (!value.ok()) return value.status();
-    return Op::put(*key, *value);
+    return tree::Op::put(std::move(*key), std::move(*value));
   }
   if (words[0] == "del") {
     if (words.size() != 2) return absl::InvalidArgumentError("expected `del KEY`");
-    absl::StatusOr<Operand> key = parse(words[1], "key");
+    absl::StatusOr<std::string> key = scheme.parse(words[1], "key");
     if (!key.ok()) return key.status();
-    return Op::erase(*key);
+    return tree::Op::erase(std::move(*key));
   }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown operation \"", std::string(words[0]), "\" (put or del)"));
 }
 
+}  // namespace
+
 // Every line is checked before anything is applied: a bad line anywhere applies nothing.
-template <class Op, class Operand>
-int read_lines(std::istream& in, const std::string& source, std::vector<Op>& ops,
-               absl::StatusOr<Operand> (*parse)(std::string_view, std::string_view)) {
+int read_op_lines(std::istream& in, const std::string& source, const SchemeText& scheme,
+                  std::vector<tree::Op>& ops) {
   std::string line;
   size_t line_number = 0;
   int errors = 0;
@@ -78,7 +63,7 @@ int read_lines(std::istream& in, const std::string& source, std::vector<Op>& ops
     ++line_number;
     const std::vector<std::string_view> words = line_words(line);
     if (words.empty()) continue;
-    absl::StatusOr<Op> op = parse_op_words<Op>(words, parse);
+    absl::StatusOr<tree::Op> op = parse_op(words, scheme);
     if (!op.ok()) {
       if (++errors <= kMaxReportedErrors) {
         std::cerr << "arbor: " << source << " line " << line_number << ": " << op.status().message()
@@ -86,7 +71,7 @@ int read_lines(std::istream& in, const std::string& source, std::vector<Op>& ops
       }
       continue;
     }
-    ops.push_back(*op);
+    ops.push_back(std::move(*op));
   }
   if (in.bad()) return fail(kExitFailure, absl::StrCat("cannot read ", source));
   if (errors > kMaxReportedErrors) {
@@ -99,53 +84,44 @@ int read_lines(std::istream& in, const std::string& source, std::vector<Op>& ops
   return kExitOk;
 }
 
-template <class Op, class Operand>
-int read_file(const std::string& file, std::vector<Op>& ops,
-              absl::StatusOr<Operand> (*parse)(std::string_view, std::string_view)) {
-  if (file.empty() || file == "-") return read_lines(std::cin, "stdin", ops, parse);
+int read_op_file(const std::string& file, const SchemeText& scheme, std::vector<tree::Op>& ops) {
+  if (file.empty() || file == "-") return read_op_lines(std::cin, "stdin", scheme, ops);
   std::ifstream in(file);
   if (!in) return fail(kExitFailure, absl::StrCat("cannot open ", file));
-  return read_lines(in, file, ops, parse);
+  return read_op_lines(in, file, scheme, ops);
 }
 
-}  // namespace
-
-absl::StatusOr<std::array<std::uint8_t, 32>> parse_bytes32(std::string_view text,
-                                                           std::string_view what) {
-  std::string_view digits = text;
-  if (digits.substr(0, 2) == "0x" || digits.substr(0, 2) == "0X") digits.remove_prefix(2);
-  if (digits.size() != 64 ||
-      digits.find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(std::string(what), ": \"", std::string(text),
-                                                   "\" is not 32 bytes of hex (0x + 64 digits)"));
+int read_key_file(const std::string& file, const SchemeText& scheme,
+                  std::vector<std::string>& keys) {
+  absl::StatusOr<std::string> text = read_whole_input(file);
+  if (!text.ok()) return fail(kExitFailure, text.status().message());
+  std::size_t line_number = 0;
+  for (std::string_view rest = *text; !rest.empty();) {
+    const std::size_t end = std::min(rest.find('\n'), rest.size());
+    const std::vector<std::string_view> words = line_words(rest.substr(0, end));
+    rest.remove_prefix(std::min(end + 1, rest.size()));
+    ++line_number;
+    if (words.empty()) continue;
+    absl::StatusOr<std::string> key =
+        words.size() == 1 ? scheme.parse(words[0], "key")
+                          : absl::InvalidArgumentError("expected one key on the line");
+    if (!key.ok()) {
+      return fail(kExitRejected, absl::StrCat(file, ": line ", line_number, ": ",
+                                              std::string(key.status().message())));
+    }
+    keys.push_back(std::move(*key));
   }
-  const std::string bytes = absl::HexStringToBytes(std::string(digits));
-  std::array<std::uint8_t, 32> out;
-  std::copy(bytes.begin(), bytes.end(), out.begin());
-  return out;
+  return kExitOk;
 }
 
-int read_op_lines(std::istream& in, const std::string& source, std::vector<smt::SmtOp>& ops) {
-  return read_lines(in, source, ops, parse_number);
-}
-
-int read_op_file(const std::string& file, std::vector<smt::SmtOp>& ops) {
-  return read_file(file, ops, parse_number);
-}
-
-int read_verkle_op_file(const std::string& file, std::vector<verkle::VerkleOp>& ops) {
-  return read_file(file, ops, parse_bytes32);
-}
-
-void ops_to_wire(std::span<const smt::SmtOp> ops,
-                 google::protobuf::RepeatedPtrField<v1::Op>& wire) {
+void ops_to_wire(std::span<const tree::Op> ops, google::protobuf::RepeatedPtrField<v1::Op>& wire) {
   wire.Reserve(static_cast<int>(wire.size() + ops.size()));
-  for (const smt::SmtOp& op : ops) {
+  for (const tree::Op& op : ops) {
     v1::Op* out = wire.Add();
-    out->set_key(rpc::field_to_wire(op.key));
-    if (op.kind == smt::SmtOp::Kind::kPut) {
+    out->set_key(op.key);
+    if (op.kind == tree::Op::Kind::kPut) {
       out->set_kind(v1::OP_KIND_PUT);
-      out->set_value(rpc::field_to_wire(op.value));
+      out->set_value(op.value);
     } else {
       out->set_kind(v1::OP_KIND_DELETE);
     }

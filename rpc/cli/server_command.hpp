@@ -1,4 +1,6 @@
-// `arbor` commands that only a server has: trees, info, stats, health, checkpoint, tx.
+// `arbor` commands about the service or a tree as a whole: trees, info, stats, health,
+// checkpoint (on --data or --server), tx (--server: a transaction outlives one call), and watch
+// and scan (watch_scan_command.hpp).
 #pragma once
 
 #include "CLI/CLI.hpp"
