@@ -3,13 +3,19 @@
 // Google Benchmark's output. Scenarios:
 //   write1        single-key Write RPCs
 //   write1000     1000-key Write RPCs
-//   write_proofs  single-key Writes with with_proofs; every Nth proof is verified client-side
+//   write_proofs  single-key Writes with with_proofs; every Nth proof is verified
 //   stream        StreamWrite, each worker keeping up to W single-key writes in flight
 //   read_proofs   Get with_proof of preloaded keys; every Nth proof is verified and timed
-// Every run writes into its own tree (load-<scenario>-<timestamp>-c<N>-r<rep>) unless --tree names
-// one, so runs do not disturb each other's tree shape.
+//   prove         Prove of K preloaded keys at once (one multi-proof / witness); every Nth verified
+// `--scheme smt` (the default) loads SMT trees and verifies proofs client-side (verify_proof);
+// `--scheme verkle` loads EIP-6800 trees, checks every witness's "AVW1" magic, and sends every
+// Nth through the Verify RPC with the returned root (the client has no Verkle verifier's tables).
+// Every run writes into its own tree (load-<scenario>-<timestamp>-c<N>-r<rep>, with "verkle-"
+// after "load-" for Verkle) unless --tree names one, so runs do not disturb each other's tree
+// shape.
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -34,6 +40,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -44,6 +51,7 @@
 #include "grpcpp/grpcpp.h"
 #include "host/smt/smt_proof.hpp"
 #include "host/smt/smt_proof_codec.hpp"
+#include "host/verkle/verkle_witness.hpp"
 #include "nlohmann/json.hpp"
 #include "rpc/client/arbor_client.hpp"
 #include "rpc/server/wire.hpp"
@@ -64,23 +72,37 @@ constexpr int kExitOk = 0;
 constexpr int kExitSetup = 1;
 constexpr int kExitFailures = 2;
 
-enum class Scenario { kWrite1, kWrite1000, kWriteProofs, kStream, kReadProofs };
+enum class Scenario { kWrite1, kWrite1000, kWriteProofs, kStream, kReadProofs, kProve };
 
 struct ScenarioInfo {
   Scenario id;
   const char* name;
   bool writes;
+  // In `--scenario all` for SMT: `prove` came later and is left out, so that an SMT "all" run
+  // stays the run RESULTS.md cites.
+  bool in_smt_all;
 };
 
 constexpr ScenarioInfo kScenarios[] = {
-    {Scenario::kWrite1, "write1", true},
-    {Scenario::kWrite1000, "write1000", true},
-    {Scenario::kWriteProofs, "write_proofs", true},
-    {Scenario::kStream, "stream", true},
-    {Scenario::kReadProofs, "read_proofs", false},
+    {Scenario::kWrite1, "write1", true, true},
+    {Scenario::kWrite1000, "write1000", true, true},
+    {Scenario::kWriteProofs, "write_proofs", true, true},
+    {Scenario::kStream, "stream", true, true},
+    {Scenario::kReadProofs, "read_proofs", false, true},
+    {Scenario::kProve, "prove", false, false},
 };
 
+bool reads_preloaded(Scenario id) { return id == Scenario::kReadProofs || id == Scenario::kProve; }
+
+enum class SchemeId { kSmt, kVerkle };
+
 struct Options {
+  std::string scheme = "smt";
+  SchemeId scheme_id = SchemeId::kSmt;
+  double stem_reuse = 0.5;  // verkle: share of generated keys that reuse an earlier key's stem
+  int prove_keys = 8;
+  std::vector<int> cpus;        // pin this process (and its threads) to these CPUs
+  std::vector<int> spawn_cpus;  // pin the spawned arbord to these CPUs
   std::string server;
   std::string spawn;
   std::string sync;
@@ -116,6 +138,95 @@ void fill_field(std::mt19937_64& rng, std::string& out) {
     const std::uint64_t bits = rng();
     std::memcpy(out.data() + at, &bits, std::min<size_t>(8, out.size() - at));
   }
+}
+
+void fill_random(std::mt19937_64& rng, std::string& out, size_t bytes) {
+  out.resize(bytes);
+  for (size_t at = 0; at < bytes; at += 8) {
+    const std::uint64_t bits = rng();
+    std::memcpy(out.data() + at, &bits, std::min<size_t>(8, bytes - at));
+  }
+}
+
+// Keys and values in the scheme's wire form. SMT: field elements (fill_field). Verkle: 32 random
+// bytes, where a share `stem_reuse` of keys take the stem (first 31 bytes) of an earlier key and
+// only a new suffix: Ethereum accounts keep their header fields and first storage slots under one
+// stem, so a block's writes share stems, and a stem-shared write updates an existing leaf node
+// instead of adding one.
+class KeyMaker {
+ public:
+  KeyMaker(SchemeId scheme, double stem_reuse) : scheme_(scheme), stem_reuse_(stem_reuse) {}
+
+  void key(std::mt19937_64& rng, std::string& out) {
+    if (scheme_ == SchemeId::kSmt) return fill_field(rng, out);
+    fill_random(rng, out, kVerkleBytes);
+    if (!stems_.empty() && std::uniform_real_distribution<double>(0, 1)(rng) < stem_reuse_) {
+      const std::string& stem = stems_[rng() % stems_.size()];
+      std::memcpy(out.data(), stem.data(), kStemBytes);
+      return;
+    }
+    // A new stem; the pool is bounded, and a full one forgets a random old stem.
+    if (stems_.size() < kStemPool) {
+      stems_.push_back(out.substr(0, kStemBytes));
+    } else {
+      stems_[rng() % kStemPool] = out.substr(0, kStemBytes);
+    }
+  }
+
+  void value(std::mt19937_64& rng, std::string& out) {
+    if (scheme_ == SchemeId::kSmt) return fill_field(rng, out);
+    fill_random(rng, out, kVerkleBytes);
+  }
+
+ private:
+  static constexpr size_t kVerkleBytes = 32;
+  static constexpr size_t kStemBytes = 31;
+  static constexpr size_t kStemPool = 4096;
+  SchemeId scheme_;
+  double stem_reuse_;
+  std::vector<std::string> stems_;
+};
+
+// "0", "1,3", "0-1": CPU numbers for --cpus / --spawn-cpus.
+absl::StatusOr<std::vector<int>> parse_cpu_list(const std::string& text) {
+  std::vector<int> cpus;
+  std::stringstream in(text);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    int first = 0, last = 0;
+    char dash = 0;
+    std::istringstream range(part);
+    if (!(range >> first) || first < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("bad CPU list '", text, "'"));
+    }
+    last = first;
+    if (range >> dash && (dash != '-' || !(range >> last) || last < first)) {
+      return absl::InvalidArgumentError(absl::StrCat("bad CPU list '", text, "'"));
+    }
+    for (int cpu = first; cpu <= last; ++cpu) cpus.push_back(cpu);
+  }
+  if (cpus.empty()) return absl::InvalidArgumentError("empty CPU list");
+  return cpus;
+}
+
+// Pins the calling thread; threads and processes it starts afterwards inherit the mask.
+absl::Status pin_to(const std::vector<int>& cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int cpu : cpus) {
+    if (cpu >= CPU_SETSIZE) return absl::InvalidArgumentError(absl::StrCat("CPU ", cpu));
+    CPU_SET(cpu, &set);
+  }
+  if (sched_setaffinity(0, sizeof set, &set) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("sched_setaffinity: ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+std::string cpu_list_text(const std::vector<int>& cpus) {
+  std::string text;
+  for (int cpu : cpus) absl::StrAppend(&text, text.empty() ? "" : ",", cpu);
+  return text;
 }
 
 double percentile(const std::vector<double>& sorted, double q) {
@@ -275,8 +386,22 @@ class SpawnedServer {
     posix_spawn_file_actions_addclose(&actions, pipe_fds[1]);
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_.c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    // The child inherits the spawning thread's CPU mask: set it for the spawn, then put ours back.
+    cpu_set_t own_cpus;
+    CPU_ZERO(&own_cpus);
+    const bool pin = !options.spawn_cpus.empty();
+    if (pin) {
+      sched_getaffinity(0, sizeof own_cpus, &own_cpus);
+      if (absl::Status pinned = pin_to(options.spawn_cpus); !pinned.ok()) {
+        posix_spawn_file_actions_destroy(&actions);
+        close(pipe_fds[0]);
+        close(pipe_fds[1]);
+        return absl::Status(pinned.code(), absl::StrCat("--spawn-cpus: ", pinned.message()));
+      }
+    }
     const int spawned =
         posix_spawn(&pid_, options.spawn.c_str(), &actions, nullptr, argv.data(), environ);
+    if (pin) sched_setaffinity(0, sizeof own_cpus, &own_cpus);
     posix_spawn_file_actions_destroy(&actions);
     close(pipe_fds[1]);
     stdout_fd_ = pipe_fds[0];
@@ -496,7 +621,7 @@ struct Shared {
   std::vector<std::unique_ptr<v1::Arbor::Stub>> stubs;  // per worker, or empty when shared
   RunControl run;
   std::string tree;
-  const std::vector<std::string>* preloaded = nullptr;  // read_proofs' keys (key == value)
+  const std::vector<std::string>* preloaded = nullptr;  // read scenarios' keys (key == value)
 
   v1::Arbor::Stub& stub(size_t worker) { return stubs.empty() ? control->stub() : *stubs[worker]; }
 };
@@ -522,6 +647,88 @@ void check_proof(const std::string& proof_bytes, const std::string& root_bytes,
   if (!verified.ok()) stats.proof_failure(absl::StrCat("verify_proof: ", verified.message()));
 }
 
+// Checks an SMT multi-proof (or, for one key, single proof) of `keys`, each holding itself as its
+// value, against `root_bytes`, timing the verification alone.
+void check_multi_proof(const std::string& proof_bytes, const std::string& root_bytes,
+                       const std::vector<std::string>& keys, WorkerStats& stats) {
+  if (keys.size() == 1) return check_proof(proof_bytes, root_bytes, keys[0], keys[0], stats);
+  absl::StatusOr<arbor::smt::SmtMultiProof> proof =
+      arbor::smt::decode_multi_proof_binary(proof_bytes);
+  if (!proof.ok()) return stats.proof_failure(absl::StrCat("decode: ", proof.status().message()));
+  absl::StatusOr<arbor::smt::Fr> root = arbor::rpc::field_from_wire(root_bytes, "root");
+  if (!root.ok()) return stats.proof_failure(std::string(root.status().message()));
+  if (proof->entries.size() != keys.size()) {
+    return stats.proof_failure(
+        absl::StrCat("asked to prove ", keys.size(), " keys, got ", proof->entries.size()));
+  }
+  for (const arbor::smt::MultiProofEntry& entry : proof->entries) {
+    const std::string key = arbor::rpc::field_to_wire(entry.key);
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+      return stats.proof_failure("the proof has a key that was not asked for");
+    }
+    if (!entry.existence || arbor::rpc::field_to_wire(entry.value) != key) {
+      return stats.proof_failure("the proof does not show a key holding its preloaded value");
+    }
+  }
+  const auto started = Clock::now();
+  absl::Status verified = arbor::smt::verify_multi_proof(*root, *proof);
+  stats.verify_us.push_back(
+      std::chrono::duration<double, std::micro>(Clock::now() - started).count());
+  ++stats.proofs_verified;
+  if (!verified.ok()) stats.proof_failure(absl::StrCat("verify_multi_proof: ", verified.message()));
+}
+
+// Every Verkle witness is checked for its binary magic; cheap, so not sampled.
+bool has_witness_magic(const std::string& proof, WorkerStats& stats) {
+  if (proof.rfind(arbor::verkle::kBinaryWitnessMagic, 0) == 0) return true;
+  stats.proof_failure(absl::StrCat("a ", proof.size(), "-byte proof without the \"",
+                                   std::string(arbor::verkle::kBinaryWitnessMagic), "\" magic"));
+  return false;
+}
+
+// A sampled Verkle witness: its state diff must hold each (key, value) as the current value, and
+// the Verify RPC must accept it against `root`. The time is the Verify RPC's round trip: the
+// verifier runs in the server, on the machine's shared cores.
+void check_witness(v1::Arbor::Stub& stub, const ArborClient& control, const std::string& proof,
+                   const std::string& root,
+                   const std::vector<std::pair<std::string, std::string>>& expected,
+                   WorkerStats& stats) {
+  absl::StatusOr<arbor::verkle::VerkleWitness> witness = arbor::verkle::witness_from_binary(proof);
+  if (!witness.ok()) {
+    return stats.proof_failure(absl::StrCat("decode: ", witness.status().message()));
+  }
+  for (const auto& [key, value] : expected) {
+    const arbor::verkle::SuffixDiff* found = nullptr;
+    for (const arbor::verkle::StemDiff& stem : witness->state_diff) {
+      if (std::memcmp(stem.stem.data(), key.data(), stem.stem.size()) != 0) continue;
+      for (const arbor::verkle::SuffixDiff& suffix : stem.suffixes) {
+        if (suffix.suffix == static_cast<std::uint8_t>(key.back())) found = &suffix;
+      }
+    }
+    if (found == nullptr) return stats.proof_failure("the witness leaves out a key asked for");
+    if (!found->current ||
+        std::memcmp(found->current->data(), value.data(), found->current->size()) != 0) {
+      return stats.proof_failure("the witness does not show the key holding its value");
+    }
+  }
+  v1::VerifyRequest request;
+  request.set_proof(proof);
+  request.set_root(root);
+  v1::VerifyResponse response;
+  grpc::ClientContext context;
+  control.prepare(context);
+  const auto started = Clock::now();
+  const grpc::Status status = stub.Verify(&context, request, &response);
+  stats.verify_us.push_back(
+      std::chrono::duration<double, std::micro>(Clock::now() - started).count());
+  ++stats.proofs_verified;
+  if (!status.ok()) {
+    return stats.proof_failure(absl::StrCat(
+        "Verify RPC: code ", static_cast<int>(status.error_code()), ": ", status.error_message()));
+  }
+  if (!response.valid()) stats.proof_failure(absl::StrCat("Verify: ", response.reason()));
+}
+
 // The first hash in a process sets up Poseidon's constants (~10 ms): do it before any timing.
 void warm_up_verifier() {
   // Both widths: the leaf hash (t=4) and, through one sibling, the node hash (t=3).
@@ -531,12 +738,15 @@ void warm_up_verifier() {
   (void)arbor::smt::verify_proof(arbor::smt::Fr::zero(), proof);  // fails: only the hashes matter
 }
 
-// Write and Get scenarios: one blocking RPC at a time per worker.
+// Write, Get and Prove scenarios: one blocking RPC at a time per worker.
 void unary_worker(Shared& shared, Scenario scenario, size_t index, std::uint64_t seed,
                   WorkerStats& stats) {
   std::mt19937_64 rng(seed);
+  const Options& options = *shared.options;
+  const bool verkle = options.scheme_id == SchemeId::kVerkle;
+  KeyMaker keys_made(options.scheme_id, options.stem_reuse);
   v1::Arbor::Stub& stub = shared.stub(index);
-  const std::uint64_t every = std::max<std::uint64_t>(1, shared.options->verify_every);
+  const std::uint64_t every = std::max<std::uint64_t>(1, options.verify_every);
   const int keys_per_write = scenario == Scenario::kWrite1000 ? 1000 : 1;
   v1::WriteRequest write;
   write.set_tree(shared.tree);
@@ -545,6 +755,9 @@ void unary_worker(Shared& shared, Scenario scenario, size_t index, std::uint64_t
   v1::GetRequest get;
   get.set_tree(shared.tree);
   get.set_with_proof(true);
+  v1::ProveRequest prove;
+  prove.set_tree(shared.tree);
+  std::vector<std::string> proved;
   std::uint64_t sent = 0;
 
   for (;;) {
@@ -578,15 +791,56 @@ void unary_worker(Shared& shared, Scenario scenario, size_t index, std::uint64_t
       stats.proof_bytes.push_back(static_cast<double>(response.proof().size()));
       if (!response.found() || response.value() != key) {
         stats.proof_failure("Get did not return the preloaded value");
+      } else if (verkle) {
+        if (has_witness_magic(response.proof(), stats) && sample) {
+          check_witness(stub, *shared.control, response.proof(), response.root(), {{key, key}},
+                        stats);
+        }
       } else if (sample) {
         check_proof(response.proof(), response.root(), key, key, stats);
       }
       continue;
     }
+    if (scenario == Scenario::kProve) {
+      // Distinct keys: a repeated key would be proved once, and the proof checked for fewer.
+      const std::vector<std::string>& keys = *shared.preloaded;
+      const size_t want = std::min<size_t>(static_cast<size_t>(options.prove_keys), keys.size());
+      proved.clear();
+      prove.clear_keys();
+      while (proved.size() < want) {
+        const std::string& key = keys[rng() % keys.size()];
+        if (std::find(proved.begin(), proved.end(), key) != proved.end()) continue;
+        proved.push_back(key);
+        prove.add_keys(key);
+      }
+      v1::ProveResponse response;
+      status = stub.Prove(&context, prove, &response);
+      const auto done = Clock::now();
+      if (!status.ok()) {
+        if (measured) stats.error(status);
+        continue;
+      }
+      if (!measured) continue;
+      stats.latency_us.push_back(std::chrono::duration<double, std::micro>(done - started).count());
+      stats.last_done = done;
+      ++stats.requests;
+      stats.ops += proved.size();
+      stats.proof_bytes.push_back(static_cast<double>(response.proof().size()));
+      if (verkle) {
+        if (has_witness_magic(response.proof(), stats) && sample) {
+          std::vector<std::pair<std::string, std::string>> expected;
+          for (const std::string& key : proved) expected.emplace_back(key, key);
+          check_witness(stub, *shared.control, response.proof(), response.root(), expected, stats);
+        }
+      } else if (sample) {
+        check_multi_proof(response.proof(), response.root(), proved, stats);
+      }
+      continue;
+    }
 
     for (v1::Op& op : *write.mutable_ops()) {
-      fill_field(rng, *op.mutable_key());
-      fill_field(rng, *op.mutable_value());
+      keys_made.key(rng, *op.mutable_key());
+      keys_made.value(rng, *op.mutable_value());
     }
     v1::WriteResponse response;
     status = stub.Write(&context, write, &response);
@@ -607,11 +861,24 @@ void unary_worker(Shared& shared, Scenario scenario, size_t index, std::uint64_t
       stats.proof_failure(absl::StrCat("asked for proofs, got ", response.proofs_size()));
       continue;
     }
+    const v1::Op& written = write.ops(0);
+    if (verkle) {
+      // Verkle answers with one witness of the write's keys; its KeyProof only names the key.
+      const v1::KeyProof& entry = response.proofs(0);
+      if (entry.key() != written.key() || !entry.exists() || entry.value() != written.value()) {
+        stats.proof_failure("the write's KeyProof does not show the key holding the value written");
+        continue;
+      }
+      stats.proof_bytes.push_back(static_cast<double>(response.proof().size()));
+      if (has_witness_magic(response.proof(), stats) && sample) {
+        check_witness(stub, *shared.control, response.proof(), response.root(),
+                      {{written.key(), written.value()}}, stats);
+      }
+      continue;
+    }
     const v1::KeyProof& proof = response.proofs(0);
     stats.proof_bytes.push_back(static_cast<double>(proof.proof().size()));
-    if (sample) {
-      check_proof(proof.proof(), response.root(), write.ops(0).key(), write.ops(0).value(), stats);
-    }
+    if (sample) check_proof(proof.proof(), response.root(), written.key(), written.value(), stats);
   }
 }
 
@@ -620,6 +887,7 @@ void unary_worker(Shared& shared, Scenario scenario, size_t index, std::uint64_t
 void stream_worker(Shared& shared, size_t index, std::uint64_t seed, WorkerStats& stats) {
   std::mt19937_64 rng(seed);
   const Options& options = *shared.options;
+  KeyMaker keys_made(options.scheme_id, options.stem_reuse);
   grpc::ClientContext context;
   shared.control->prepare(context);
   // The stream lives for the whole run, so the per-call deadline starts after it.
@@ -704,8 +972,8 @@ void stream_worker(Shared& shared, size_t index, std::uint64_t seed, WorkerStats
       unanswered.push_back({id, Clock::now(), measured});
     }
     request.set_request_id(id);
-    fill_field(rng, *op->mutable_key());
-    fill_field(rng, *op->mutable_value());
+    keys_made.key(rng, *op->mutable_key());
+    keys_made.value(rng, *op->mutable_value());
     if (!stream->Write(request)) break;  // the stream broke: Finish says why
   }
   stream->WritesDone();
@@ -722,7 +990,7 @@ RunResult summarize(const ScenarioInfo& info, int concurrency, int repetition,
   result.repetition = repetition;
   result.tree = tree;
   result.writes = info.writes;
-  result.proofs = info.id == Scenario::kWriteProofs || info.id == Scenario::kReadProofs;
+  result.proofs = info.id == Scenario::kWriteProofs || reads_preloaded(info.id);
   std::vector<double> latency, proof_bytes, verify;
   std::uint64_t coalesced_sum = 0, coalesced_count = 0;
   std::optional<Clock::time_point> last_done;
@@ -899,12 +1167,12 @@ void print_result(const RunResult& result, bool aggregate) {
   std::cout.flush();
 }
 
-absl::Status create_tree(ArborClient& client, const std::string& name) {
+absl::Status create_tree(ArborClient& client, const std::string& name, const std::string& scheme) {
   grpc::ClientContext context;
   client.prepare(context);
   v1::CreateTreeRequest request;
   request.set_name(name);
-  request.set_scheme("smt");
+  request.set_scheme(scheme);
   v1::TreeInfo info;
   const grpc::Status status = client.stub().CreateTree(&context, request, &info);
   if (status.error_code() == grpc::StatusCode::ALREADY_EXISTS) return absl::OkStatus();
@@ -942,9 +1210,10 @@ std::string server_backend(ArborClient& client) {
 }
 
 // Writes `count` random keys (value = key) in writes of `batch` keys; returns the keys.
-absl::StatusOr<std::vector<std::string>> preload(ArborClient& client, const std::string& tree,
-                                                 std::uint64_t count, std::uint64_t batch,
-                                                 std::mt19937_64& rng) {
+absl::StatusOr<std::vector<std::string>> preload(ArborClient& client, const Options& options,
+                                                 const std::string& tree, std::uint64_t count,
+                                                 std::uint64_t batch, std::mt19937_64& rng) {
+  KeyMaker keys_made(options.scheme_id, options.stem_reuse);
   std::vector<std::string> keys;
   keys.reserve(count);
   const auto started = Clock::now();
@@ -954,7 +1223,7 @@ absl::StatusOr<std::vector<std::string>> preload(ArborClient& client, const std:
     const std::uint64_t take = std::min<std::uint64_t>(batch, count - keys.size());
     for (std::uint64_t i = 0; i < take; ++i) {
       std::string key;
-      fill_field(rng, key);
+      keys_made.key(rng, key);
       v1::Op* op = request.add_ops();
       op->set_kind(v1::OP_KIND_PUT);
       op->set_key(key);
@@ -1023,14 +1292,16 @@ absl::StatusOr<std::vector<const ScenarioInfo*>> selected_scenarios(const Option
   for (const std::string& name : options.scenarios) {
     bool found = false;
     for (const ScenarioInfo& info : kScenarios) {
-      if (name != "all" && name != info.name) continue;
+      const bool all = name == "all";
+      if (!all && name != info.name) continue;
       found = true;
+      if (all && options.scheme_id == SchemeId::kSmt && !info.in_smt_all) continue;
       if (std::find(out.begin(), out.end(), &info) == out.end()) out.push_back(&info);
     }
     if (!found) {
       return absl::InvalidArgumentError(
           absl::StrCat("--scenario: unknown '", name,
-                       "' (write1, write1000, write_proofs, stream, read_proofs or all)"));
+                       "' (write1, write1000, write_proofs, stream, read_proofs, prove or all)"));
     }
   }
   return out;
@@ -1098,37 +1369,58 @@ int run(const Options& options) {
   warm_up_verifier();
   const std::string stamp = timestamp_for_names();
   const std::string started_at = iso_date();
+  // SMT tree names stay as RESULTS.md shows them; Verkle's say their scheme.
+  const std::string prefix =
+      options.scheme_id == SchemeId::kSmt ? "load-" : absl::StrCat("load-", options.scheme, "-");
   std::vector<RunResult> all_runs, medians;
   int exit_code = kExitOk;
+  if (options.scheme_id != SchemeId::kSmt) {
+    std::cout << absl::StrFormat("scheme %s, %.0f%% of generated keys reuse an earlier stem\n",
+                                 options.scheme, options.stem_reuse * 100);
+  }
+  if (!options.cpus.empty() || !options.spawn_cpus.empty()) {
+    std::cout << "pinned: loadgen to CPUs "
+              << (options.cpus.empty() ? "(any)" : cpu_list_text(options.cpus))
+              << ", spawned arbord to CPUs "
+              << (options.spawn_cpus.empty() ? "(any)" : cpu_list_text(options.spawn_cpus)) << "\n";
+  }
   print_header();
+  // One preloaded tree serves every read scenario, concurrency and repetition: reads do not
+  // change it. It is named after the first read scenario run.
+  std::vector<std::string> preloaded;
+  std::string preloaded_tree;
   for (const ScenarioInfo* info : *scenarios) {
-    std::vector<std::string> preloaded;
-    if (info->id == Scenario::kReadProofs) {
-      // One preloaded tree serves every concurrency and repetition: reads do not change it.
-      shared.tree = options.tree.empty() ? absl::StrCat("load-read_proofs-", stamp) : options.tree;
-      if (absl::Status created = create_tree(**control, shared.tree); !created.ok()) {
-        std::cerr << "arbor_loadgen: CreateTree " << shared.tree << ": " << created.message()
+    if (reads_preloaded(info->id) && preloaded.empty()) {
+      preloaded_tree =
+          options.tree.empty() ? absl::StrCat(prefix, info->name, "-", stamp) : options.tree;
+      if (absl::Status created = create_tree(**control, preloaded_tree, options.scheme);
+          !created.ok()) {
+        std::cerr << "arbor_loadgen: CreateTree " << preloaded_tree << ": " << created.message()
                   << "\n";
         return kExitSetup;
       }
       absl::StatusOr<std::vector<std::string>> keys =
-          preload(**control, shared.tree, std::max<std::uint64_t>(1, options.preload),
+          preload(**control, options, preloaded_tree, std::max<std::uint64_t>(1, options.preload),
                   std::max<std::uint64_t>(1, options.preload_batch), seeds);
       if (!keys.ok()) {
         std::cerr << "arbor_loadgen: " << keys.status().message() << "\n";
         return kExitSetup;
       }
       preloaded = std::move(*keys);
+    }
+    if (reads_preloaded(info->id)) {
+      shared.tree = preloaded_tree;
       shared.preloaded = &preloaded;
     }
     for (int concurrency : options.concurrency) {
       std::vector<RunResult> runs;
       for (int repetition = 1; repetition <= options.repetitions; ++repetition) {
-        if (info->id != Scenario::kReadProofs) {
-          shared.tree = options.tree.empty() ? absl::StrCat("load-", info->name, "-", stamp, "-c",
+        if (!reads_preloaded(info->id)) {
+          shared.tree = options.tree.empty() ? absl::StrCat(prefix, info->name, "-", stamp, "-c",
                                                             concurrency, "-r", repetition)
                                              : options.tree;
-          if (absl::Status created = create_tree(**control, shared.tree); !created.ok()) {
+          if (absl::Status created = create_tree(**control, shared.tree, options.scheme);
+              !created.ok()) {
             std::cerr << "arbor_loadgen: CreateTree " << shared.tree << ": " << created.message()
                       << "\n";
             return kExitSetup;
@@ -1192,7 +1484,8 @@ int run(const Options& options) {
                       {"backend", backend},
                       {"log_complaints", complaints}}},
                     {"options",
-                     {{"scenarios", options.scenarios},
+                     {{"scheme", options.scheme},
+                      {"scenarios", options.scenarios},
                       {"concurrency", options.concurrency},
                       {"channels", options.channels},
                       {"duration_s", options.duration_s},
@@ -1205,6 +1498,14 @@ int run(const Options& options) {
                       {"verify_every", options.verify_every},
                       {"timeout_ms", options.timeout_ms},
                       {"seed", seed}}}};
+    // The rest only when used, so that an SMT run's JSON keeps its shape.
+    json& recorded = context["options"];
+    if (options.scheme_id == SchemeId::kVerkle) recorded["stem_reuse"] = options.stem_reuse;
+    for (const ScenarioInfo* info : *scenarios) {
+      if (info->id == Scenario::kProve) recorded["prove_keys"] = options.prove_keys;
+    }
+    if (!options.cpus.empty()) recorded["cpus"] = options.cpus;
+    if (!options.spawn_cpus.empty()) recorded["spawn_cpus"] = options.spawn_cpus;
     json results = json::array();
     for (const RunResult& result : all_runs) results.push_back(result_json(result, false));
     for (const RunResult& result : medians) results.push_back(result_json(result, true));
@@ -1229,6 +1530,18 @@ int main(int argc, char** argv) {
       "arbor_loadgen: drive arbord with concurrent gRPC workers and report throughput and "
       "latency percentiles per scenario"};
   Options options;
+  app.add_option("--scheme", options.scheme, "Tree scheme: smt or verkle")
+      ->check(CLI::IsMember({"smt", "verkle"}))
+      ->capture_default_str();
+  app.add_option("--stem-reuse", options.stem_reuse,
+                 "verkle: share of generated keys that take an earlier key's stem (0..1)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--prove-keys", options.prove_keys, "prove: keys per Prove request")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
+  std::string cpus, spawn_cpus;
+  app.add_option("--cpus", cpus, "Pin the load generator to these CPUs (e.g. 1 or 2-3)");
   auto* server = app.add_option("--server", options.server, "arbord address HOST:PORT");
   auto* spawn = app.add_option("--spawn", options.spawn,
                                "Start this arbord binary on a temporary data dir and port, and "
@@ -1241,9 +1554,12 @@ int main(int argc, char** argv) {
   app.add_option("--spawn-arg", options.spawn_args, "With --spawn: an extra arbord argument")
       ->needs(spawn)
       ->allow_extra_args(false);
+  app.add_option("--spawn-cpus", spawn_cpus, "With --spawn: pin arbord to these CPUs (e.g. 0)")
+      ->needs(spawn);
   app.add_flag("--keep-data", options.keep_data, "With --spawn: keep the data directory");
   app.add_option("--scenario", options.scenarios,
-                 "write1, write1000, write_proofs, stream, read_proofs or all (repeatable)")
+                 "write1, write1000, write_proofs, stream, read_proofs, prove or all (repeatable; "
+                 "smt's all leaves out prove)")
       ->capture_default_str();
   app.add_option("--concurrency", options.concurrency,
                  "Workers; a comma-separated list runs each in turn")
@@ -1268,12 +1584,14 @@ int main(int argc, char** argv) {
   app.add_option("--window", options.window, "stream: unanswered writes per worker")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
-  app.add_option("--preload", options.preload, "read_proofs: keys written before reading")
+  app.add_option("--preload", options.preload, "read_proofs/prove: keys written before reading")
       ->capture_default_str();
-  app.add_option("--preload-batch", options.preload_batch, "read_proofs: keys per preload Write")
+  app.add_option("--preload-batch", options.preload_batch,
+                 "read_proofs/prove: keys per preload Write")
       ->capture_default_str();
   app.add_option("--verify-every", options.verify_every,
-                 "write_proofs/read_proofs: verify every Nth proof client-side")
+                 "write_proofs/read_proofs/prove: verify every Nth proof (smt: client-side; "
+                 "verkle: Verify RPC)")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40))
       ->capture_default_str();
   app.add_option("--tree", options.tree, "Use (create if needed) this tree for every run");
@@ -1288,6 +1606,24 @@ int main(int argc, char** argv) {
   if (options.server.empty() && options.spawn.empty()) {
     std::cerr << "arbor_loadgen: --server HOST:PORT or --spawn PATH_TO_ARBORD is needed\n";
     return kExitSetup;
+  }
+  options.scheme_id = options.scheme == "verkle" ? SchemeId::kVerkle : SchemeId::kSmt;
+  for (auto [text, out, flag] : {std::tuple{&cpus, &options.cpus, "--cpus"},
+                                 std::tuple{&spawn_cpus, &options.spawn_cpus, "--spawn-cpus"}}) {
+    if (text->empty()) continue;
+    absl::StatusOr<std::vector<int>> parsed = parse_cpu_list(*text);
+    if (!parsed.ok()) {
+      std::cerr << "arbor_loadgen: " << flag << ": " << parsed.status().message() << "\n";
+      return kExitSetup;
+    }
+    *out = std::move(*parsed);
+  }
+  // Before any thread starts, so that every one of ours inherits the mask.
+  if (!options.cpus.empty()) {
+    if (absl::Status pinned = pin_to(options.cpus); !pinned.ok()) {
+      std::cerr << "arbor_loadgen: --cpus: " << pinned.message() << "\n";
+      return kExitSetup;
+    }
   }
   // A server that goes away mid-run must surface as failed calls, not kill us with SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
