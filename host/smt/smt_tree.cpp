@@ -404,16 +404,16 @@ absl::StatusOr<tree::ApplyResult> SmtTree::apply(std::span<const tree::Op> ops,
   std::vector<SmtOp> typed;
   typed.reserve(ops.size());
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    const std::string at = absl::StrCat("ops[", i, "]");
-    absl::StatusOr<Fr> key = wire_fr(ops[i].key, absl::StrCat(at, ".key"));
-    if (!key.ok()) return key.status();
-    if (ops[i].kind == tree::Op::Kind::kDelete) {
-      typed.push_back(SmtOp::erase(*key));
-      continue;
+    // One conversion per key and value; check_ops names the field only when one fails.
+    absl::StatusOr<Fr> key = wire_fr(ops[i].key, "key");
+    absl::StatusOr<Fr> value =
+        ops[i].kind == tree::Op::Kind::kPut ? wire_fr(ops[i].value, "value") : Fr::zero();
+    if (!key.ok() || !value.ok() ||
+        (ops[i].kind == tree::Op::Kind::kDelete && !ops[i].value.empty())) {
+      return check_ops(ops, "ops");
     }
-    absl::StatusOr<Fr> value = wire_fr(ops[i].value, absl::StrCat(at, ".value"));
-    if (!value.ok()) return value.status();
-    typed.push_back(SmtOp::put(*key, *value));
+    typed.push_back(ops[i].kind == tree::Op::Kind::kPut ? SmtOp::put(*key, *value)
+                                                        : SmtOp::erase(*key));
   }
   absl::StatusOr<ApplyResult> applied = apply(std::span<const SmtOp>(typed), options);
   if (!applied.ok()) return applied.status();

@@ -10,16 +10,19 @@ std::string in_quotes(std::string_view text) { return absl::StrCat("\"", std::st
 }  // namespace
 
 absl::Status Tree::check_ops(std::span<const Op> ops, std::string_view field) const {
+  // Field names are built only for the op that fails: this runs on every write.
+  auto at = [&](std::size_t i, std::string_view part) {
+    return absl::StrCat(std::string(field), "[", i, "].", std::string(part));
+  };
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    const std::string at = absl::StrCat(std::string(field), "[", i, "]");
-    if (absl::Status key = check_key(ops[i].key, absl::StrCat(at, ".key")); !key.ok()) return key;
+    if (!check_key(ops[i].key, "key").ok()) return check_key(ops[i].key, at(i, "key"));
     if (ops[i].kind == Op::Kind::kPut) {
-      if (absl::Status value = check_value(ops[i].value, absl::StrCat(at, ".value")); !value.ok()) {
-        return value;
+      if (!check_value(ops[i].value, "value").ok()) {
+        return check_value(ops[i].value, at(i, "value"));
       }
     } else if (!ops[i].value.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(at, ".value: a delete carries no value (", ops[i].value.size(), " bytes)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          at(i, "value"), ": a delete carries no value (", ops[i].value.size(), " bytes)"));
     }
   }
   return absl::OkStatus();

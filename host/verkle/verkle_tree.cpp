@@ -183,19 +183,15 @@ absl::Status VerkleTree::check_value(std::string_view value, std::string_view fi
 
 absl::StatusOr<tree::ApplyResult> VerkleTree::apply(std::span<const tree::Op> ops,
                                                     const tree::ApplyOptions& options) {
+  if (absl::Status checked = check_ops(ops, "ops"); !checked.ok()) return checked;
   std::vector<VerkleOp> typed;
   typed.reserve(ops.size());
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    const std::string at = absl::StrCat("ops[", i, "]");
-    if (absl::Status key = check_key(ops[i].key, absl::StrCat(at, ".key")); !key.ok()) return key;
     VerkleOp op;
     std::copy(ops[i].key.begin(), ops[i].key.end(), op.key.begin());
     if (ops[i].kind == tree::Op::Kind::kDelete) {
       op.kind = VerkleOp::Kind::kDelete;
     } else {
-      if (absl::Status value = check_value(ops[i].value, absl::StrCat(at, ".value")); !value.ok()) {
-        return value;
-      }
       std::copy(ops[i].value.begin(), ops[i].value.end(), op.value.begin());
     }
     typed.push_back(op);
