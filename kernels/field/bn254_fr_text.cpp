@@ -8,8 +8,9 @@
 namespace arbor::field {
 namespace {
 
-using bn254_detail::less_than_modulus;
-using Limbs = bn254_detail::Limbs;
+using Limbs = mont_detail::Limbs;
+
+bool less_than_modulus(const Limbs& x) { return mont_detail::below_modulus<Bn254FrParams>(x); }
 
 // x = x * base + digit; false when the result no longer fits in 256 bits.
 bool multiply_add(Limbs& x, std::uint64_t base, std::uint64_t digit) {

@@ -71,7 +71,7 @@ Fr to_field(const std::array<std::uint64_t, 4>& x) {
 Fr sample_rejecting(GrainLfsr& lfsr) {
   while (true) {
     const auto x = lfsr.next_bits_as_integer(kFieldBits);
-    if (field::bn254_detail::less_than_modulus(x)) return to_field(x);
+    if (field::mont_detail::below_modulus<field::Bn254FrParams>(x)) return to_field(x);
   }
 }
 
@@ -79,7 +79,11 @@ Fr sample_rejecting(GrainLfsr& lfsr) {
 Fr sample_mod_p(GrainLfsr& lfsr) {
   auto x = lfsr.next_bits_as_integer(kFieldBits);
   // x < 2^254 < 4p.
-  for (int i = 0; i < 3; ++i) x = field::bn254_detail::subtract_modulus_once(x);
+  for (int i = 0; i < 3; ++i) {
+    if (!field::mont_detail::below_modulus<field::Bn254FrParams>(x)) {
+      x = field::mont_detail::sub_limbs(x, field::Bn254FrParams::kModulus);
+    }
+  }
   return to_field(x);
 }
 

@@ -4,8 +4,9 @@
 // code below, not pasted. Compiled by both g++ (CPU path) and nvcc (GPU path); every operation
 // returns a fully reduced (canonical) representative.
 //
-// Instantiated for the BLS12-381 scalar field (= the Bandersnatch base field, bls12_381_fr.hpp) and
-// the Bandersnatch scalar field (bandersnatch_fr.hpp).
+// The one field template of Arbor: BN254 Fr (bn254_fr.hpp: Poseidon and the SMT), the BLS12-381
+// scalar field (= the Bandersnatch base field, kernels/verkle/bls12_381_fr.hpp) and the
+// Bandersnatch scalar field (kernels/verkle/bandersnatch_fr.hpp) are instances of it.
 //
 // A parameter struct provides: `static constexpr std::array<std::uint64_t, 4> kModulus` (little-
 // endian limbs). The modulus must be odd, prime, and its top limb below 2^63 - 1 so that
@@ -18,7 +19,7 @@
 
 #include "kernels/hd.hpp"
 
-namespace arbor::verkle {
+namespace arbor::field {
 
 namespace mont_detail {
 
@@ -198,6 +199,12 @@ struct Constants {
   static constexpr std::uint64_t RU0 = kRootOfUnity[0], RU1 = kRootOfUnity[1],
                                  RU2 = kRootOfUnity[2], RU3 = kRootOfUnity[3];
 };
+
+// x < p for limbs known at compile time or on the host (text and byte decoders, samplers).
+template <class Params>
+constexpr bool below_modulus(const Limbs& x) {
+  return compare(x, Params::kModulus) < 0;
+}
 
 // (hi, lo) = a * b + c + d; cannot overflow 128 bits.
 ARBOR_HD void mul_add_add(std::uint64_t a, std::uint64_t b, std::uint64_t c, std::uint64_t d,
@@ -624,4 +631,4 @@ ARBOR_HD bool sqrt(const MontField<P>& a, MontField<P>& out) {
   return true;
 }
 
-}  // namespace arbor::verkle
+}  // namespace arbor::field
