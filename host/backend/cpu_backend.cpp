@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "host/backend/compute_backend.hpp"
+#include "kernels/field/arith_dispatch.hpp"
 #include "kernels/poseidon/poseidon_params.hpp"
 #include "kernels/verkle/pedersen.hpp"
 #include "tbb/blocked_range.h"
@@ -42,13 +43,15 @@ class CpuBackend final : public ComputeBackend {
     const poseidon::PoseidonTables tables = poseidon::poseidon_params(arity + 1).tables();
     poseidon::dispatch_width(arity + 1, [&]<int T>() {
       auto hash_range = [&](std::size_t begin, std::size_t end) {
-        for (std::size_t i = begin; i < end; ++i) {
-          Fr state[T];
-          state[0] = Fr::zero();
-          std::copy_n(inputs.data() + i * (T - 1), T - 1, state + 1);
-          poseidon::permute<T>(state, tables);
-          outputs[i] = state[0];
-        }
+        field::with_fastest_arith([&]<class A>() {
+          for (std::size_t i = begin; i < end; ++i) {
+            Fr state[T];
+            state[0] = Fr::zero();
+            std::copy_n(inputs.data() + i * (T - 1), T - 1, state + 1);
+            poseidon::permute<T, A>(state, tables);
+            outputs[i] = state[0];
+          }
+        });
       };
       if (outputs.size() <= kHashesPerTask) {
         hash_range(0, outputs.size());
@@ -106,8 +109,10 @@ class CpuBackend final : public ComputeBackend {
     if (absl::Status s = check_map_to_field_shape(points.size(), out.size()); !s.ok()) return s;
     auto map_range = [&](std::size_t begin, std::size_t end) {
       std::vector<verkle::Fp> scratch(2 * (end - begin));
-      verkle::batch_map_to_scalar_field(points.data() + begin, end - begin, out.data() + begin,
-                                        scratch.data());
+      field::with_fastest_arith([&]<class Arith>() {
+        verkle::batch_map_to_scalar_field<Arith>(points.data() + begin, end - begin,
+                                                 out.data() + begin, scratch.data());
+      });
     };
     if (points.size() <= kPointsPerInversion) {
       map_range(0, points.size());

@@ -432,24 +432,6 @@ ARBOR_HD MontField<P> inverse(const MontField<P>& a) {
   return pow(a, e);
 }
 
-// Montgomery's trick: inverts values[0..n) in place with one inversion and 3(n-1) products.
-// Zeros stay zero and do not spoil the others. `scratch` holds n elements.
-template <class P>
-ARBOR_HD void batch_inverse(MontField<P>* values, std::size_t n, MontField<P>* scratch) {
-  MontField<P> acc = MontField<P>::one();
-  for (std::size_t i = 0; i < n; ++i) {
-    scratch[i] = acc;  // product of the non-zero values before i
-    if (!values[i].is_zero()) acc = mul(acc, values[i]);
-  }
-  MontField<P> inv = inverse(acc);
-  for (std::size_t i = n; i-- > 0;) {
-    if (values[i].is_zero()) continue;
-    const MontField<P> vi = values[i];
-    values[i] = mul(inv, scratch[i]);
-    inv = mul(inv, vi);
-  }
-}
-
 // Canonical integer (< p, little-endian limbs) to Montgomery form. Callers validate the range.
 template <class P>
 ARBOR_HD MontField<P> from_canonical_limbs(const std::uint64_t (&x)[4]) {

@@ -4,6 +4,7 @@
 // and tests hold the two equal.
 #pragma once
 
+#include "kernels/field/arith.hpp"
 #include "kernels/field/bn254_fr.hpp"
 #include "kernels/hd.hpp"
 
@@ -51,51 +52,55 @@ ARBOR_HD int runtime_width(const PoseidonTables& tables) {
   }
 }
 
-template <int T>
+template <int T, class A>
 ARBOR_HD void mix_dense(Fr* state, const Fr* matrix, int t) {
   Fr mixed[kStateCapacity<T>];
+  // Unrolled too (for T > 0): a dynamically indexed mixed[] would live in local memory.
+  ARBOR_UNROLL_STATE
   for (int i = 0; i < t; ++i) {
-    Fr acc = field::mul(matrix[i * t], state[0]);
+    Fr acc = A::mul(matrix[i * t], state[0]);
     ARBOR_UNROLL_STATE
-    for (int j = 1; j < t; ++j) acc = field::add(acc, field::mul(matrix[i * t + j], state[j]));
+    for (int j = 1; j < t; ++j) acc = field::add(acc, A::mul(matrix[i * t + j], state[j]));
     mixed[i] = acc;
   }
   ARBOR_UNROLL_STATE
   for (int i = 0; i < t; ++i) state[i] = mixed[i];
 }
 
-template <int T>
+template <int T, class A>
 ARBOR_HD void full_round(Fr* state, const Fr* constants, const Fr* matrix, int t) {
   ARBOR_UNROLL_STATE
-  for (int i = 0; i < t; ++i) state[i] = field::pow5(field::add(state[i], constants[i]));
-  mix_dense<T>(state, matrix, t);
+  for (int i = 0; i < t; ++i) state[i] = field::pow5_with<A>(field::add(state[i], constants[i]));
+  mix_dense<T, A>(state, matrix, t);
 }
 
-// Permutes state[0..t) in place.
-template <int T>
+// Permutes state[0..t) in place, multiplying with the arithmetic policy A (field/arith.hpp).
+template <int T, class A = field::PortableArith>
 ARBOR_HD void permute(Fr* state, const PoseidonTables& tables) {
   constexpr int kHalf = kFullRounds / 2;
   const int t = runtime_width<T>(tables);
+  // The last round of the first half mixes with pre_sparse_mds: peeled off, so that the loop's
+  // matrix is one fixed table (on the GPU, constant-memory operands at fixed offsets).
   ARBOR_NO_UNROLL
-  for (int r = 0; r < kHalf; ++r) {
-    full_round<T>(state, tables.first_full_constants + r * t,
-                  r == kHalf - 1 ? tables.pre_sparse_mds : tables.mds, t);
+  for (int r = 0; r < kHalf - 1; ++r) {
+    full_round<T, A>(state, tables.first_full_constants + r * t, tables.mds, t);
   }
+  full_round<T, A>(state, tables.first_full_constants + (kHalf - 1) * t, tables.pre_sparse_mds, t);
   ARBOR_NO_UNROLL
   for (int r = 0; r < tables.rounds_partial; ++r) {
-    const Fr s0 = field::pow5(field::add(state[0], tables.partial_constants[r]));
+    const Fr s0 = field::pow5_with<A>(field::add(state[0], tables.partial_constants[r]));
     const Fr* sparse = tables.sparse_rounds + r * (2 * t - 1);
-    Fr first = field::mul(sparse[0], s0);
+    Fr first = A::mul(sparse[0], s0);
     ARBOR_UNROLL_STATE
     for (int j = 1; j < t; ++j) {
-      first = field::add(first, field::mul(sparse[j], state[j]));
-      state[j] = field::add(state[j], field::mul(sparse[t - 1 + j], s0));
+      first = field::add(first, A::mul(sparse[j], state[j]));
+      state[j] = field::add(state[j], A::mul(sparse[t - 1 + j], s0));
     }
     state[0] = first;
   }
   ARBOR_NO_UNROLL
   for (int r = 0; r < kHalf; ++r) {
-    full_round<T>(state, tables.second_full_constants + r * t, tables.mds, t);
+    full_round<T, A>(state, tables.second_full_constants + r * t, tables.mds, t);
   }
 }
 

@@ -29,7 +29,7 @@ absl::StatusOr<std::vector<Fr>> permutation_outputs(std::span<const Fr> inputs, 
     Fr state[T];
     state[0] = capacity;
     for (int i = 1; i < T; ++i) state[i] = inputs[i - 1];
-    permute<T>(state, tables);
+    permute_fastest<T>(state, tables);
     result.assign(state, state + outputs);
   });
   return result;

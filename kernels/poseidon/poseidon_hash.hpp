@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "kernels/field/arith_dispatch.hpp"
 #include "kernels/poseidon/poseidon.hpp"
 
 namespace arbor::poseidon {
@@ -17,6 +18,13 @@ absl::StatusOr<Fr> hash(std::span<const Fr> inputs);
 // like circomlibjs' poseidon(inputs, initState, nOut).
 absl::StatusOr<std::vector<Fr>> permutation_outputs(std::span<const Fr> inputs, const Fr& capacity,
                                                     int outputs);
+
+// permute<T> with the fastest field arithmetic this CPU runs (field/arith_dispatch.hpp). Loops over
+// many states should dispatch once outside the loop instead.
+template <int T>
+void permute_fastest(Fr* state, const PoseidonTables& tables) {
+  field::with_fastest_arith([&]<class A>() { permute<T, A>(state, tables); });
+}
 
 // Validates an input count and returns the width t = count + 1.
 absl::StatusOr<int> width_for_inputs(std::size_t count);

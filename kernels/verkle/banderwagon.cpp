@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "kernels/field/arith_dispatch.hpp"
 
 namespace arbor::verkle {
 
@@ -107,7 +108,9 @@ std::array<std::uint8_t, 32> map_to_scalar_field_bytes(const Point& p) {
 std::vector<Fr> batch_map_to_scalar_field(std::span<const Point> points) {
   std::vector<Fr> out(points.size());
   std::vector<Fp> scratch(2 * points.size());
-  batch_map_to_scalar_field(points.data(), points.size(), out.data(), scratch.data());
+  field::with_fastest_arith([&]<class Arith>() {
+    batch_map_to_scalar_field<Arith>(points.data(), points.size(), out.data(), scratch.data());
+  });
   return out;
 }
 

@@ -125,52 +125,57 @@ ARBOR_HD AffinePoint to_affine(const Point& p) {
 ARBOR_HD Point neg(const Point& p) { return Point{neg(p.X), p.Y, neg(p.T), p.Z}; }
 
 // Unified addition (add-2008-hwcd for general a): 9 products + one by d.
+template <class Arith = PortableArith>
 ARBOR_HD Point add(const Point& p, const Point& q) {
-  const Fp A = mul(p.X, q.X);
-  const Fp B = mul(p.Y, q.Y);
-  const Fp C = mul(mul(curve_d(), p.T), q.T);
-  const Fp D = mul(p.Z, q.Z);
-  const Fp E = sub(sub(mul(add(p.X, p.Y), add(q.X, q.Y)), A), B);
+  const Fp A = Arith::mul(p.X, q.X);
+  const Fp B = Arith::mul(p.Y, q.Y);
+  const Fp C = Arith::mul(Arith::mul(curve_d(), p.T), q.T);
+  const Fp D = Arith::mul(p.Z, q.Z);
+  const Fp E = sub(sub(Arith::mul(add(p.X, p.Y), add(q.X, q.Y)), A), B);
   const Fp F = sub(D, C);
   const Fp G = add(D, C);
   const Fp H = add(B, mul_by_5(A));  // B - a*A
-  return Point{mul(E, F), mul(G, H), mul(E, H), mul(F, G)};
+  return Point{Arith::mul(E, F), Arith::mul(G, H), Arith::mul(E, H), Arith::mul(F, G)};
 }
 
 ARBOR_HD Point sub(const Point& p, const Point& q) { return add(p, neg(q)); }
 
 // Mixed addition with a precomputed affine point (Z2 = 1, d*T2 stored): 8 products.
+template <class Arith = PortableArith>
 ARBOR_HD Point add_mixed(const Point& p, const PrecomputedPoint& q) {
-  const Fp A = mul(p.X, q.x);
-  const Fp B = mul(p.Y, q.y);
-  const Fp C = mul(p.T, q.dxy);
-  const Fp E = sub(sub(mul(add(p.X, p.Y), add(q.x, q.y)), A), B);
+  const Fp A = Arith::mul(p.X, q.x);
+  const Fp B = Arith::mul(p.Y, q.y);
+  const Fp C = Arith::mul(p.T, q.dxy);
+  const Fp E = sub(sub(Arith::mul(add(p.X, p.Y), add(q.x, q.y)), A), B);
   const Fp F = sub(p.Z, C);
   const Fp G = add(p.Z, C);
   const Fp H = add(B, mul_by_5(A));  // B - a*A
-  return Point{mul(E, F), mul(G, H), mul(E, H), mul(F, G)};
+  return Point{Arith::mul(E, F), Arith::mul(G, H), Arith::mul(E, H), Arith::mul(F, G)};
 }
 
 // p - q for a precomputed q: -(x, y) = (-x, y), so d*x*y flips sign too.
+template <class Arith = PortableArith>
 ARBOR_HD Point sub_mixed(const Point& p, const PrecomputedPoint& q) {
-  return add_mixed(p, PrecomputedPoint{neg(q.x), q.y, neg(q.dxy)});
+  return add_mixed<Arith>(p, PrecomputedPoint{neg(q.x), q.y, neg(q.dxy)});
 }
 
 // Doubling (dbl-2008-hwcd): 4 products + 4 squarings.
+template <class Arith = PortableArith>
 ARBOR_HD Point dbl(const Point& p) {
-  const Fp A = square(p.X);
-  const Fp B = square(p.Y);
-  const Fp C = dbl(square(p.Z));
+  const Fp A = Arith::square(p.X);
+  const Fp B = Arith::square(p.Y);
+  const Fp C = dbl(Arith::square(p.Z));
   const Fp D = mul_by_a(A);
-  const Fp E = sub(sub(square(add(p.X, p.Y)), A), B);
+  const Fp E = sub(sub(Arith::square(add(p.X, p.Y)), A), B);
   const Fp G = add(D, B);
   const Fp F = sub(G, C);
   const Fp H = sub(D, B);
-  return Point{mul(E, F), mul(G, H), mul(E, H), mul(F, G)};
+  return Point{Arith::mul(E, F), Arith::mul(G, H), Arith::mul(E, H), Arith::mul(F, G)};
 }
 
 // Variable-base s*P, left-to-right double-and-add over the canonical bits of s (not constant
 // time: scalars here are public tree data).
+template <class Arith = PortableArith>
 ARBOR_HD Point scalar_mul(const Point& p, const Fr& s) {
   std::uint64_t e[4];
   to_canonical_limbs(s, e);
@@ -178,9 +183,9 @@ ARBOR_HD Point scalar_mul(const Point& p, const Fr& s) {
   bool started = false;
   for (int i = 3; i >= 0; --i) {
     for (int bit = 63; bit >= 0; --bit) {
-      if (started) acc = dbl(acc);
+      if (started) acc = dbl<Arith>(acc);
       if ((e[i] >> bit) & 1) {
-        acc = started ? add(acc, p) : p;
+        acc = started ? add<Arith>(acc, p) : p;
         started = true;
       }
     }
@@ -252,11 +257,12 @@ ARBOR_HD Fr map_to_scalar_field(const Point& p) { return fr_from_fp(mul(p.X, inv
 // Batched map_to_scalar_field: one field inversion for all n points (Montgomery's trick).
 // `scratch` holds 2n base-field elements. Y is never zero on the subgroup (it would need
 // x^2 = 1/a, and 1/a = -1/5 is not a square).
+template <class Arith = PortableArith>
 ARBOR_HD void batch_map_to_scalar_field(const Point* points, std::size_t n, Fr* out, Fp* scratch) {
   Fp* inv = scratch;
   for (std::size_t i = 0; i < n; ++i) inv[i] = points[i].Y;
-  batch_inverse(inv, n, scratch + n);
-  for (std::size_t i = 0; i < n; ++i) out[i] = fr_from_fp(mul(points[i].X, inv[i]));
+  batch_inverse<Arith>(inv, n, scratch + n);
+  for (std::size_t i = 0; i < n; ++i) out[i] = fr_from_fp(Arith::mul(points[i].X, inv[i]));
 }
 
 // ---- host-only conveniences (banderwagon.cpp) ---------------------------------------------------

@@ -7,12 +7,14 @@
 #include <array>
 #include <cstdint>
 
+#include "kernels/field/arith.hpp"
 #include "kernels/field/mont_field.hpp"
 
 namespace arbor::verkle {
 
 // The template lives in arbor::field; these make verkle::mul(...) and friends name it too.
 using field::MontField;
+using field::PortableArith;
 namespace mont_detail = field::mont_detail;
 using field::add;
 using field::batch_inverse;

@@ -56,8 +56,9 @@ ARBOR_HD Fp negate_if(const Fp& a, std::uint64_t negate) {
 }
 
 // acc + q or acc - q: -(x, y) = (-x, y), so d*x*y flips sign with x.
+template <class Arith = PortableArith>
 ARBOR_HD Point add_signed(const Point& acc, const PrecomputedPoint& q, std::uint64_t negative) {
-  return add_mixed(acc,
+  return add_mixed<Arith>(acc,
                    PrecomputedPoint{negate_if(q.x, negative), q.y, negate_if(q.dxy, negative)});
 }
 
@@ -68,8 +69,9 @@ ARBOR_HD constexpr int fixed_base_window_count(int window_bits) {
   return (fixed_base_detail::kScalarBits + 1 + window_bits - 1) / window_bits;
 }
 
-// acc += s * G, where `table` is G's table: `windows` rows of `entries_per_window` = 2^(w-1)
+// acc += s * G (multiplying with the arithmetic policy A, field/arith.hpp), where `table` is G's table: `windows` rows of `entries_per_window` = 2^(w-1)
 // entries, row j entry k = (k + 1) * 2^(w*j) * G. At most `windows` mixed additions, no doublings.
+template <class Arith = PortableArith>
 ARBOR_HD void fixed_base_accumulate(Point& acc, const PrecomputedPoint* table, int window_bits,
                                     int windows, std::size_t entries_per_window, const Fr& s) {
   using namespace fixed_base_detail;
@@ -84,7 +86,7 @@ ARBOR_HD void fixed_base_accumulate(Point& acc, const PrecomputedPoint* table, i
     std::uint64_t negative;
     const std::uint64_t d = recode_digit(window_bits_at(e, j * window_bits, window_bits) + carry,
                                          half, negative, carry);
-    if (d != 0) acc = add_signed(acc, table[static_cast<std::size_t>(j) * half + d - 1], negative);
+    if (d != 0) acc = add_signed<Arith>(acc, table[static_cast<std::size_t>(j) * half + d - 1], negative);
   }
 #else
   // Pass 1: recode and prefetch every entry the additions will read. The tables are far larger
@@ -107,7 +109,7 @@ ARBOR_HD void fixed_base_accumulate(Point& acc, const PrecomputedPoint* table, i
     ++count;
   }
   // Pass 2: one mixed addition per non-zero digit.
-  for (int k = 0; k < count; ++k) acc = add_signed(acc, *entry[k], negative[k]);
+  for (int k = 0; k < count; ++k) acc = add_signed<Arith>(acc, *entry[k], negative[k]);
 #endif
   assert(carry == 0);
 }

@@ -3,6 +3,7 @@
 #include <cassert>
 #include <vector>
 
+#include "kernels/field/arith_dispatch.hpp"
 #include "kernels/verkle/fixed_base.hpp"
 
 namespace arbor::verkle {
@@ -25,21 +26,21 @@ int window_bits_for(std::size_t n) {
   return best;
 }
 
-}  // namespace
-
-Point msm(std::span<const Point> points, std::span<const Fr> scalars) {
+template <class Arith>
+Point msm_with(std::span<const Point> points, std::span<const Fr> scalars) {
   assert(points.size() == scalars.size());
   const std::size_t n = points.size();
   if (n == 0) return Point::identity();
-  if (n == 1) return scalar_mul(points[0], scalars[0]);
+  if (n == 1) return scalar_mul<Arith>(points[0], scalars[0]);
 
   // Affine (x, y, d*x*y) bases for mixed additions: one inversion for all.
   std::vector<Fp> zinv(n), scratch(n);
   for (std::size_t i = 0; i < n; ++i) zinv[i] = points[i].Z;
-  batch_inverse(zinv.data(), n, scratch.data());
+  batch_inverse<Arith>(zinv.data(), n, scratch.data());
   std::vector<PrecomputedPoint> bases(n);
   for (std::size_t i = 0; i < n; ++i) {
-    bases[i] = to_precomputed(AffinePoint{mul(points[i].X, zinv[i]), mul(points[i].Y, zinv[i])});
+    bases[i] = to_precomputed(
+        AffinePoint{Arith::mul(points[i].X, zinv[i]), Arith::mul(points[i].Y, zinv[i])});
   }
 
   const int c = window_bits_for(n);
@@ -65,23 +66,29 @@ Point msm(std::span<const Point> points, std::span<const Fr> scalars) {
   std::vector<Point> buckets(half);
   Point acc = Point::identity();
   for (int j = windows - 1; j >= 0; --j) {
-    for (int k = 0; k < c; ++k) acc = dbl(acc);
+    for (int k = 0; k < c; ++k) acc = dbl<Arith>(acc);
     for (Point& b : buckets) b = Point::identity();
     for (std::size_t i = 0; i < n; ++i) {
       const std::uint32_t d = magnitude[i * windows + j];
       if (d == 0) continue;
       buckets[d - 1] =
-          fixed_base_detail::add_signed(buckets[d - 1], bases[i], negative[i * windows + j]);
+          fixed_base_detail::add_signed<Arith>(buckets[d - 1], bases[i], negative[i * windows + j]);
     }
     // sum_b (b + 1) * buckets[b] by running sums from the top bucket down.
     Point running = Point::identity(), window_sum = Point::identity();
     for (std::size_t b = half; b-- > 0;) {
-      running = add(running, buckets[b]);
-      window_sum = add(window_sum, running);
+      running = add<Arith>(running, buckets[b]);
+      window_sum = add<Arith>(window_sum, running);
     }
-    acc = add(acc, window_sum);
+    acc = add<Arith>(acc, window_sum);
   }
   return acc;
+}
+
+}  // namespace
+
+Point msm(std::span<const Point> points, std::span<const Fr> scalars) {
+  return field::with_fastest_arith([&]<class Arith>() { return msm_with<Arith>(points, scalars); });
 }
 
 }  // namespace arbor::verkle

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "kernels/field/arith_dispatch.hpp"
 #include "kernels/verkle/crs.hpp"
 #include "kernels/verkle/fixed_base.hpp"
 
@@ -59,7 +60,10 @@ std::span<const PrecomputedPoint> PedersenTables::table(std::size_t index) const
 
 void PedersenTables::accumulate(Point& acc, std::size_t index, const Fr& s) const {
   assert(index < generator_count_);
-  fixed_base_accumulate(acc, table(index).data(), window_bits_, windows_, entries_per_window_, s);
+  field::with_fastest_arith([&]<class Arith>() {
+    fixed_base_accumulate<Arith>(acc, table(index).data(), window_bits_, windows_,
+                                 entries_per_window_, s);
+  });
 }
 
 Point PedersenTables::mul(std::size_t index, const Fr& s) const {

@@ -1,0 +1,216 @@
+// Every scalar field-arithmetic path against GMP and against each other, for every field of the
+// template: the portable reference (mont_field.hpp), MULX/ADX (mont_x86.hpp) and, where it exists,
+// the host build of the device's 32-bit-limb algorithm (mont32.hpp). Expected values come from GMP
+// alone (x * y * 2^-256 mod p on the stored Montgomery integers), not from any path under test.
+//
+// PathsThisMachineRuns says which paths ran and fails when the CPU supports one this build lost.
+// The vector and oracle suites run once more with ARBOR_FIELD_PATHS=portable (tests/CMakeLists.txt)
+// so known answers pass through the reference path as well as the fastest one.
+#include <gmp.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "kernels/field/arith_dispatch.hpp"
+#include "kernels/field/bn254_fr.hpp"
+#include "kernels/field/cpu_features.hpp"
+#include "kernels/field/mont_x86.hpp"
+#include "kernels/verkle/bandersnatch_fr.hpp"
+#include "kernels/verkle/bls12_381_fr.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace arbor::field {
+namespace {
+
+class Mpz {
+ public:
+  Mpz() { mpz_init(v_); }
+  Mpz(const Mpz&) = delete;
+  Mpz& operator=(const Mpz&) = delete;
+  ~Mpz() { mpz_clear(v_); }
+  mpz_ptr get() { return v_; }
+
+ private:
+  mpz_t v_;
+};
+
+void set_limbs(Mpz& out, const std::uint64_t* limbs) {
+  mpz_import(out.get(), 4, -1, sizeof(std::uint64_t), 0, 0, limbs);
+}
+
+template <class F>
+std::vector<std::uint64_t> limbs_of(Mpz& v) {
+  std::vector<std::uint64_t> out(4, 0);
+  std::size_t count = 0;
+  mpz_export(out.data(), &count, -1, sizeof(std::uint64_t), 0, 0, v.get());
+  return out;
+}
+
+// GMP's view of one field: p and 2^-256 mod p.
+template <class F>
+struct Reference {
+  Mpz p, r_inv, a, b, expected;
+  Reference() {
+    set_limbs(p, F::Params::kModulus.data());
+    mpz_set_ui(r_inv.get(), 1);
+    mpz_mul_2exp(r_inv.get(), r_inv.get(), 256);
+    mpz_invert(r_inv.get(), r_inv.get(), p.get());
+  }
+  // Montgomery product of the stored integers: x * y * 2^-256 mod p.
+  std::vector<std::uint64_t> mont_mul(const F& x, const F& y) {
+    set_limbs(a, x.limb);
+    set_limbs(b, y.limb);
+    mpz_mul(expected.get(), a.get(), b.get());
+    mpz_mul(expected.get(), expected.get(), r_inv.get());
+    mpz_mod(expected.get(), expected.get(), p.get());
+    return limbs_of<F>(expected);
+  }
+};
+
+template <class F>
+std::vector<std::uint64_t> limbs_vec(const F& x) {
+  return {x.limb[0], x.limb[1], x.limb[2], x.limb[3]};
+}
+
+// Stored integers where carries and the final subtraction go wrong: 0, 1, 2, p-1, p-2, (p-1)/2,
+// (p+1)/2, R mod p (one), all-ones limbs below p, powers of two, and p - 2^k just below p (near
+// 2^255 for BLS12-381 Fr, 2^254 for BN254).
+template <class F>
+std::vector<F> edge_operands() {
+  using C = typename F::Constants;
+  namespace md = mont_detail;
+  const md::Limbs p = C::kP;
+  std::vector<md::Limbs> raw = {{0, 0, 0, 0},
+                                {1, 0, 0, 0},
+                                {2, 0, 0, 0},
+                                md::sub_limbs(p, {1, 0, 0, 0}),
+                                md::sub_limbs(p, {2, 0, 0, 0}),
+                                C::kHalf,
+                                md::sub_limbs(p, C::kHalf),
+                                C::kR,
+                                {~0ULL, 0, 0, 0},
+                                {~0ULL, ~0ULL, 0, 0},
+                                {~0ULL, ~0ULL, ~0ULL, 0},
+                                {~0ULL, ~0ULL, ~0ULL, C::P3 - 1},
+                                {0, 0, 0, C::P3},
+                                {~0ULL, ~0ULL, ~0ULL, C::P3 >> 1}};
+  for (int k = 0; k < 64 * 4; k += 17) {
+    md::Limbs two_k{0, 0, 0, 0};
+    two_k[k / 64] = std::uint64_t{1} << (k % 64);
+    if (md::compare(two_k, p) < 0) {
+      raw.push_back(two_k);
+      raw.push_back(md::sub_limbs(p, two_k));
+    }
+  }
+  std::vector<F> out;
+  for (const md::Limbs& r : raw) {
+    EXPECT_LT(md::compare(r, p), 0);
+    out.push_back(F{{r[0], r[1], r[2], r[3]}});
+  }
+  return out;
+}
+
+template <class F>
+F random_element(std::mt19937_64& rng) {
+  using C = typename F::Constants;
+  // Uniform below the next power of two above p, rejected down to [0, p).
+  const std::uint64_t top_mask = ~0ULL >> __builtin_clzll(C::P3);
+  while (true) {
+    F x{{rng(), rng(), rng(), rng() & top_mask}};
+    if (mont_detail::less_than_modulus<typename F::Params>(x.limb)) return x;
+  }
+}
+
+// A path: a name and how it multiplies and squares.
+template <class F, class Arith>
+void check_path_against_gmp(const char* field_name, std::mt19937_64& rng, int random_pairs) {
+  Reference<F> ref;
+  const std::vector<F> edges = edge_operands<F>();
+  for (const F& x : edges) {
+    for (const F& y : edges) {
+      ASSERT_EQ(limbs_vec(Arith::mul(x, y)), ref.mont_mul(x, y))
+          << field_name << " " << Arith::kName << " mul of edge operands";
+    }
+    ASSERT_EQ(limbs_vec(Arith::square(x)), ref.mont_mul(x, x))
+        << field_name << " " << Arith::kName << " square of an edge operand";
+  }
+  for (int i = 0; i < random_pairs; ++i) {
+    const F x = random_element<F>(rng), y = random_element<F>(rng);
+    const F product = Arith::mul(x, y);
+    // Every pair against the portable reference, one in 16 against GMP (GMP costs ~20x more).
+    ASSERT_EQ(product, PortableArith::mul(x, y)) << field_name << " " << Arith::kName;
+    ASSERT_EQ(Arith::square(x), PortableArith::square(x)) << field_name << " " << Arith::kName;
+    if (i % 16 == 0) {
+      ASSERT_EQ(limbs_vec(product), ref.mont_mul(x, y)) << field_name << " " << Arith::kName;
+    }
+  }
+}
+
+template <class F>
+void check_add_sub_against_gmp(const char* field_name, std::mt19937_64& rng) {
+  Reference<F> ref;
+  std::vector<F> values = edge_operands<F>();
+  for (int i = 0; i < 200; ++i) values.push_back(random_element<F>(rng));
+  Mpz expected;
+  for (const F& x : values) {
+    for (const F& y : values) {
+      set_limbs(ref.a, x.limb);
+      set_limbs(ref.b, y.limb);
+      mpz_add(expected.get(), ref.a.get(), ref.b.get());
+      mpz_mod(expected.get(), expected.get(), ref.p.get());
+      ASSERT_EQ(limbs_vec(add(x, y)), limbs_of<F>(expected)) << field_name << " add";
+      mpz_sub(expected.get(), ref.a.get(), ref.b.get());
+      mpz_mod(expected.get(), expected.get(), ref.p.get());
+      ASSERT_EQ(limbs_vec(sub(x, y)), limbs_of<F>(expected)) << field_name << " sub";
+    }
+  }
+}
+
+template <class F>
+void check_every_path(const char* field_name) {
+  std::mt19937_64 rng = testing::seeded_rng(field_name);
+  constexpr int kPairs = 200000;
+  check_add_sub_against_gmp<F>(field_name, rng);
+  check_path_against_gmp<F, PortableArith>(field_name, rng, kPairs / 4);
+#if defined(ARBOR_FIELD_HAVE_X86_ASM)
+  if (cpu_features().has_adx_path()) check_path_against_gmp<F, AdxArith>(field_name, rng, kPairs);
+#endif
+}
+
+TEST(FieldPaths, Bn254FrEveryPathMatchesGmp) { check_every_path<Fr>("bn254-fr"); }
+TEST(FieldPaths, Bls12381FrEveryPathMatchesGmp) { check_every_path<verkle::Fp>("bls12-381-fr"); }
+TEST(FieldPaths, BandersnatchFrEveryPathMatchesGmp) {
+  check_every_path<verkle::Fr>("bandersnatch-fr");
+}
+
+TEST(FieldPaths, PathsThisMachineRuns) {
+  const CpuFeatures& cpu = cpu_features();
+  std::string ran = "portable";
+#if defined(ARBOR_FIELD_HAVE_X86_ASM)
+  if (cpu.has_adx_path()) ran += ", adx";
+#else
+  // Only x86-64 has the ADX path; a build for x86-64 that lost it would fail here.
+#if defined(__x86_64__)
+  ADD_FAILURE() << "x86-64 build without the MULX/ADX path";
+#endif
+#endif
+  std::printf("field paths tested here: %s (CPU: bmi2=%d adx=%d avx512-ifma=%d; in use: %s)\n",
+              ran.c_str(), cpu.bmi2, cpu.adx, cpu.avx512_ifma, field_paths_name().c_str());
+  ::testing::Test::RecordProperty("field_paths_tested", ran);
+  // Unless ARBOR_FIELD_PATHS narrows it, the fastest supported path is the one in use.
+  const char* env = std::getenv("ARBOR_FIELD_PATHS");
+  if (env == nullptr || std::string(env) == "auto") {
+    EXPECT_EQ(field_paths().adx, cpu.has_adx_path());
+    EXPECT_EQ(field_paths().ifma, cpu.has_ifma_path());
+  }
+  // with_fastest_arith picks what field_paths() says.
+  const std::string chosen = with_fastest_arith([]<class A>() { return std::string(A::kName); });
+  EXPECT_EQ(chosen, field_paths().adx ? "adx" : "portable");
+}
+
+}  // namespace
+}  // namespace arbor::field
