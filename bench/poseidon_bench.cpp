@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/field_floor.hpp"
 #include "benchmark/benchmark.h"
 #include "host/backend/compute_backend.hpp"
 #include "kernels/field/bn254_fr_text.hpp"
@@ -16,6 +17,8 @@
 
 namespace {
 
+using arbor::bench::BM_MulxMulLatency;
+using arbor::bench::BM_MulxMulReference;
 using arbor::field::Fr;
 
 std::vector<Fr> pseudo_random_inputs(std::size_t count) {
@@ -33,8 +36,10 @@ benchmark::Counter ns_per_item(double items) {
   return benchmark::Counter(items / 1e9, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
-// One hash at a time on one thread: the latency a tree pays per node on the CPU path.
-void BM_PoseidonSingle(benchmark::State& state) {
+// One hash at a time on one thread: the latency a tree pays per node on the CPU path, with the
+// arithmetic policy A (the fastest the CPU runs, as the trees use, or the portable reference).
+template <class A>
+void single_hashes(benchmark::State& state) {
   const int t = static_cast<int>(state.range(0));
   const std::size_t sets = 1024;
   const std::vector<Fr> inputs = pseudo_random_inputs(sets * static_cast<std::size_t>(t - 1));
@@ -46,7 +51,7 @@ void BM_PoseidonSingle(benchmark::State& state) {
       Fr s[T];
       s[0] = Fr::zero();
       for (int k = 1; k < T; ++k) s[k] = inputs[i * (T - 1) + k - 1];
-      arbor::poseidon::permute<T>(s, tables);
+      arbor::poseidon::permute<T, A>(s, tables);
       sink = arbor::field::add(sink, s[0]);
     });
     i = (i + 1) % sets;
@@ -54,8 +59,24 @@ void BM_PoseidonSingle(benchmark::State& state) {
   benchmark::DoNotOptimize(sink);
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
   state.counters["ns_per_hash"] = ns_per_item(static_cast<double>(state.iterations()));
+  state.SetLabel(A::kName);
+}
+
+void BM_PoseidonSingle(benchmark::State& state) {
+  arbor::field::with_fastest_arith([&]<class A>() { single_hashes<A>(state); });
 }
 BENCHMARK(BM_PoseidonSingle)->DenseRange(2, 17)->Unit(benchmark::kMicrosecond);
+
+// The portable reference path, for the ratio.
+void BM_PoseidonSinglePortable(benchmark::State& state) {
+  single_hashes<arbor::field::PortableArith>(state);
+}
+BENCHMARK(BM_PoseidonSinglePortable)->Arg(3)->Arg(4)->Unit(benchmark::kMicrosecond);
+
+// The floor: a t=3 hash is 600 products (8 full rounds of 3 S-boxes and a 3x3 mix, 57 partial
+// rounds of one S-box and a sparse mix), so ns_per_hash / (600 * ns_per_mul) reads against it.
+BENCHMARK_CAPTURE(BM_MulxMulReference, bn254, arbor::field::from_u64(7));
+BENCHMARK_CAPTURE(BM_MulxMulLatency, bn254, arbor::field::from_u64(7));
 
 // The peer comparison: the input sets in $ARBOR_POSEIDON_INPUTS (JSON lines {"inputs": [...]},
 // all of one width, as bench/poseidon_vs_circomlibjs.sh writes them for circomlibjs too), hashed

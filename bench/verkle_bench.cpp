@@ -7,13 +7,16 @@
 #include <random>
 #include <vector>
 
+#include "bench/field_floor.hpp"
 #include "benchmark/benchmark.h"
+#include "kernels/field/arith_dispatch.hpp"
 #include "kernels/verkle/banderwagon.hpp"
 #include "kernels/verkle/crs.hpp"
 #include "kernels/verkle/pedersen.hpp"
 
 namespace {
 
+using arbor::bench::BM_MulxMulReference;
 using arbor::verkle::BandersnatchFrParams;
 using arbor::verkle::Bls12381FrParams;
 using arbor::verkle::Fp;
@@ -51,16 +54,29 @@ benchmark::Counter us_per_item(double items) {
   return benchmark::Counter(items / 1e6, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
-void BM_FpMul(benchmark::State& state) {
+// One dependent chain of base-field products on the path the Verkle code uses (the fastest the CPU
+// runs), and on the portable reference.
+template <class A>
+void fp_mul_chain(benchmark::State& state) {
   Fp a = arbor::verkle::from_u64<Bls12381FrParams>(3);
   const Fp b = arbor::verkle::inverse(arbor::verkle::from_u64<Bls12381FrParams>(7));
   for (auto _ : state) {
-    a = arbor::verkle::mul(a, b);
+    a = A::mul(a, b);
     benchmark::DoNotOptimize(a);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.SetLabel(A::kName);
+}
+void BM_FpMul(benchmark::State& state) {
+  arbor::field::with_fastest_arith([&]<class A>() { fp_mul_chain<A>(state); });
 }
 BENCHMARK(BM_FpMul);
+void BM_FpMulPortable(benchmark::State& state) { fp_mul_chain<arbor::field::PortableArith>(state); }
+BENCHMARK(BM_FpMulPortable);
+
+// The floor: a fixed-base multiplication with 8-bit windows is 32 mixed additions of 8 products
+// (256 products), a 256-scalar commit 256 of those.
+BENCHMARK_CAPTURE(BM_MulxMulReference, bls12_381_fr, arbor::verkle::from_u64<Bls12381FrParams>(7));
 
 // s * G_i from the 8-bit tables: 32 mixed additions, no doublings. Arg 0: always G_0 (its 384 KiB
 // table stays in cache); arg 1: the generator changes every call (the 96 MiB of tables come from

@@ -39,7 +39,8 @@ class ComputeBackend {
   virtual ~ComputeBackend() = default;
 
   virtual BackendKind kind() const = 0;
-  // Human-readable, for logs and metrics: "cpu (2 threads)", "cuda (NVIDIA H100 ..., sm_90)".
+  // Human-readable, for logs and metrics: "cpu (2 threads, adx)" (the field path in use),
+  // "cuda (NVIDIA H100 ..., sm_90)".
   virtual std::string description() const = 0;
   // The device's memory, for metrics; nullopt on the CPU or when the device cannot say.
   virtual std::optional<DeviceMemory> device_memory() const { return std::nullopt; }

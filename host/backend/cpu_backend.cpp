@@ -1,5 +1,6 @@
 // The CPU backend: oneTBB spreads independent hashes across cores; each hash runs the same
-// templated permutation as the CUDA kernel.
+// templated permutation as the CUDA kernel, on the fastest field path the CPU has (MULX/ADX
+// scalar, or eight hashes at once on AVX-512 IFMA; kernels/field/README.md).
 #include <algorithm>
 #include <optional>
 #include <thread>
@@ -7,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "host/backend/compute_backend.hpp"
 #include "kernels/field/arith_dispatch.hpp"
+#include "kernels/field/lanes.hpp"
+#include "kernels/poseidon/poseidon_lanes.hpp"
 #include "kernels/poseidon/poseidon_params.hpp"
 #include "kernels/verkle/pedersen.hpp"
 #include "tbb/blocked_range.h"
@@ -16,8 +19,10 @@
 namespace arbor::host {
 namespace {
 
-// Small enough to balance across cores, large enough to amortise scheduling (~1 ms of work).
+// Small enough to balance across cores, large enough to amortise scheduling (~1 ms of work); a
+// multiple of 16, the lanes' unit (two groups of eight in flight).
 constexpr std::size_t kHashesPerTask = 256;
+static_assert(kHashesPerTask % 16 == 0);
 // ~100 fixed-base multiplications: about 1 ms.
 constexpr std::size_t kDeltasPerTask = 96;
 // One inversion per chunk: larger chunks save inversions, smaller ones balance across cores.
@@ -31,7 +36,8 @@ class CpuBackend final : public ComputeBackend {
 
   BackendKind kind() const override { return BackendKind::kCpu; }
   std::string description() const override {
-    return absl::StrCat("cpu (", threads_, threads_ == 1 ? " thread)" : " threads)");
+    return absl::StrCat("cpu (", threads_, threads_ == 1 ? " thread, " : " threads, ",
+                        field::field_paths_name(), ")");
   }
 
   absl::Status poseidon_hash_many(int arity, std::span<const Fr> inputs,
@@ -43,6 +49,12 @@ class CpuBackend final : public ComputeBackend {
     const poseidon::PoseidonTables tables = poseidon::poseidon_params(arity + 1).tables();
     poseidon::dispatch_width(arity + 1, [&]<int T>() {
       auto hash_range = [&](std::size_t begin, std::size_t end) {
+        if (field::field_paths().ifma) {
+          // Eight hashes side by side on AVX-512 IFMA (poseidon_lanes.hpp); same outputs.
+          poseidon::hash_many_lanes(T, inputs.data() + begin * (T - 1), outputs.data() + begin,
+                                    end - begin, field::LaneImpl::kAvx512);
+          return;
+        }
         field::with_fastest_arith([&]<class A>() {
           for (std::size_t i = begin; i < end; ++i) {
             Fr state[T];

@@ -1,10 +1,13 @@
 // The CUDA backend. Batches are cut into chunks that alternate between two streams, each with its
 // own pinned staging and device buffers (kept and reused across calls, shared by every job), so the
-// host copies of one chunk overlap the transfers and kernels of the other.
+// host copies of one chunk overlap the transfers and kernels of the other. Verkle updates are cut
+// where a commitment's deltas begin, so that consecutive chunks touch different commitments and
+// need not wait for each other.
 //
 // Memory, all kept for the backend's life once allocated:
 // - device: the Verkle fixed-base tables, 96 MiB (uploaded on the first Verkle update); the
-//   Poseidon constants, a few KiB per width; per lane, buffers grown to the largest chunk seen:
+//   Poseidon constants, a few KiB per width (t <= 4 also in constant memory, poseidon_cuda.hpp);
+//   per lane, buffers grown to the largest chunk seen:
 //   in <= 64 MiB, out <= 64 MiB (Poseidon of arity 1), scratch <= 32 MiB (2^18 Verkle terms, or
 //   2^19 points' inversion scratch). At most ~416 MiB in all.
 // - pinned host memory: per lane, in <= 64 MiB and out <= 64 MiB, at most 256 MiB in all.
@@ -55,6 +58,8 @@ class CudaBuffer {
     release();
     if (absl::Status s = cuda_status(Allocate(&data_, bytes), "allocation"); !s.ok()) {
       data_ = nullptr;
+      // Reported here; left pending, the runtime's last error would be taken for a later call's.
+      (void)cudaGetLastError();
       return s;
     }
     capacity_ = bytes;
@@ -123,6 +128,27 @@ constexpr std::size_t kChunkInputBytes = std::size_t{64} << 20;
 constexpr std::size_t kDeltasPerChunk = std::size_t{1} << 18;
 // Map to field: 2^19 points of 128 bytes.
 constexpr std::size_t kPointsPerChunk = kChunkInputBytes / sizeof(verkle::Point);
+
+// Chunks of `chunk` items (the last one shorter).
+auto fixed_chunks(std::size_t total, std::size_t chunk) {
+  return [total, chunk](std::size_t begin) { return begin + std::min(chunk, total - begin); };
+}
+
+// Where the Verkle update chunk starting at `begin` ends: at most kDeltasPerChunk deltas, cut
+// where a target's deltas begin, so that no two chunks update the same commitment and the lanes run
+// side by side. Only a target with more deltas than fit from `begin` is cut, and its second chunk
+// waits for the first. Deltas are sorted by target.
+std::size_t update_chunk_end(std::span<const CommitmentDelta> deltas, std::size_t begin) {
+  const std::size_t limit = begin + std::min(kDeltasPerChunk, deltas.size() - begin);
+  if (limit == deltas.size()) return limit;
+  // The first delta of deltas[limit]'s target at or after `begin`.
+  const auto first = std::lower_bound(
+      deltas.begin() + static_cast<std::ptrdiff_t>(begin),
+      deltas.begin() + static_cast<std::ptrdiff_t>(limit), deltas[limit].target,
+      [](const CommitmentDelta& d, std::uint32_t target) { return d.target < target; });
+  const auto end = static_cast<std::size_t>(first - deltas.begin());
+  return end > begin ? end : limit;
+}
 
 constexpr std::size_t align_up(std::size_t bytes) {
   constexpr std::size_t kAlignment = 256;  // what cudaMalloc guarantees for its base
@@ -195,7 +221,7 @@ class CudaBackend final : public ComputeBackend {
     const std::size_t chunk =
         std::max<std::size_t>(1, kChunkInputBytes / (sizeof(Fr) * static_cast<std::size_t>(arity)));
     return run_chunks(
-        outputs.size(), chunk, "Poseidon batch",
+        outputs.size(), fixed_chunks(outputs.size(), chunk), "Poseidon batch",
         [&](Lane& lane, std::size_t begin, std::size_t count) {
           return enqueue(lane, arity, *tables, inputs, outputs, begin, count);
         },
@@ -213,11 +239,12 @@ class CudaBackend final : public ComputeBackend {
     absl::StatusOr<verkle::DeviceFixedBaseTables> tables = verkle_tables(host_tables);
     if (!tables.ok()) return tables.status();
     return run_chunks(
-        deltas.size(), kDeltasPerChunk, "Verkle commitment update",
+        deltas.size(), [&](std::size_t begin) { return update_chunk_end(deltas, begin); },
+        "Verkle commitment update",
         [&](Lane& lane, std::size_t begin, std::size_t count) {
           return enqueue_update(lane, *tables, commitments, deltas.subspan(begin, count));
         },
-        // Sorted targets: only a target whose deltas straddle the boundary is in both chunks.
+        // Sorted targets: only a target with more deltas than a chunk is in two chunks.
         [&](std::size_t begin) { return deltas[begin].target == deltas[begin - 1].target; });
   }
 
@@ -228,7 +255,7 @@ class CudaBackend final : public ComputeBackend {
     std::lock_guard<std::mutex> lock(mutex_);
     if (absl::Status s = cuda_status(cudaSetDevice(0), "set device"); !s.ok()) return s;
     return run_chunks(
-        points.size(), kPointsPerChunk, "Verkle map to field",
+        points.size(), fixed_chunks(points.size(), kPointsPerChunk), "Verkle map to field",
         [&](Lane& lane, std::size_t begin, std::size_t count) {
           return enqueue_map(lane, points.subspan(begin, count), out.subspan(begin, count));
         },
@@ -236,17 +263,18 @@ class CudaBackend final : public ComputeBackend {
   }
 
  private:
-  // Enqueues chunks [begin, begin + count) of `total` with `enqueue(lane, begin, count)`,
+  // Enqueues chunks [begin, chunk_end(begin)) of `total` with `enqueue(lane, begin, count)`,
   // alternating lanes, then waits for all of them. When `depends_on_previous(begin)`, the chunk
-  // reads what the previous chunk delivers, so that one is finished first. The caller holds
-  // mutex_.
-  template <class Enqueue, class DependsOnPrevious>
-  absl::Status run_chunks(std::size_t total, std::size_t chunk, std::string_view what,
+  // reads what the previous chunk delivers, so that one is finished first (and the two lanes do
+  // not overlap there). The caller holds mutex_.
+  template <class ChunkEnd, class Enqueue, class DependsOnPrevious>
+  absl::Status run_chunks(std::size_t total, ChunkEnd chunk_end, std::string_view what,
                           Enqueue enqueue, DependsOnPrevious depends_on_previous) {
     absl::Status status = absl::OkStatus();
     std::size_t lane_index = 0;
-    for (std::size_t begin = 0; begin < total && status.ok(); begin += chunk) {
-      const std::size_t count = std::min(chunk, total - begin);
+    for (std::size_t begin = 0, end = 0; begin < total && status.ok(); begin = end) {
+      end = chunk_end(begin);
+      const std::size_t count = end - begin;
       Lane& lane = lanes_[lane_index];
       Lane& previous = lanes_[(lane_index + lanes_.size() - 1) % lanes_.size()];
       lane_index = (lane_index + 1) % lanes_.size();
@@ -271,6 +299,12 @@ class CudaBackend final : public ComputeBackend {
           !s.ok()) {
         return s;
       }
+      // The narrow widths' kernels read a copy in constant memory (no-op for the others).
+      if (absl::Status s =
+              cuda_status(poseidon::upload_poseidon_constants(params), "constant memory upload");
+          !s.ok()) {
+        return s;
+      }
       constants_ready_[static_cast<std::size_t>(t)] = true;
     }
     return params.layout.tables(static_cast<const Fr*>(buffer.data()));
@@ -289,6 +323,11 @@ class CudaBackend final : public ComputeBackend {
                                   "Verkle table upload");
           !s.ok()) {
         return s;
+      }
+      // The kernel loads entries 16 bytes at a time (cudaMalloc aligns to 256 bytes).
+      if (reinterpret_cast<std::uintptr_t>(verkle_table_buffer_.data()) % verkle::kTableAlignment !=
+          0) {
+        return absl::InternalError("Verkle tables: device memory is not 32-byte aligned");
       }
       verkle_tables_ = verkle::DeviceFixedBaseTables{
           static_cast<const verkle::PrecomputedPoint*>(verkle_table_buffer_.data()),

@@ -100,7 +100,7 @@ absl::StatusOr<IpaProof> ipa_prove(host::ComputeBackend& backend, Transcript& tr
     transcript.append_point("L", encoded[0]);
     transcript.append_point("R", encoded[1]);
     const Fr x = transcript.challenge("x");
-    const Fr x_inv = inverse(x);
+    const Fr x_inv = inverse_public(x);
     for (std::size_t i = 0; i < half; ++i) {
       a[i] = add(a[i], mul(x, a[i + half]));
       b[i] = add(b[i], mul(x_inv, b[i + half]));

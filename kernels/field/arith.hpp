@@ -7,6 +7,7 @@
 // differ only in speed. Addition and subtraction are the template's own (already cheap).
 #pragma once
 
+#include "kernels/field/modinv.hpp"
 #include "kernels/field/mont_field.hpp"
 #include "kernels/hd.hpp"
 
@@ -32,6 +33,18 @@ ARBOR_HD MontField<P> pow5_with(const MontField<P>& x) {
   return A::mul(A::square(x2), x);
 }
 
+// The inverse of a public value (everything Arbor inverts is public tree or proof data): safegcd
+// on the host (modinv.hpp, ~8x faster than Fermat), Fermat's a^(p-2) on the device, where
+// safegcd's data-dependent loops would diverge across a warp. The inverse of zero is zero.
+template <class P>
+ARBOR_HD MontField<P> inverse_public(const MontField<P>& a) {
+#if defined(__CUDA_ARCH__)
+  return inverse(a);
+#else
+  return inverse_vartime(a);
+#endif
+}
+
 // Montgomery's trick: inverts values[0..n) in place with one inversion and 3(n-1) products.
 // Zeros stay zero and do not spoil the others. `scratch` holds n elements.
 template <class A = PortableArith, class P>
@@ -41,7 +54,7 @@ ARBOR_HD void batch_inverse(MontField<P>* values, std::size_t n, MontField<P>* s
     scratch[i] = acc;  // product of the non-zero values before i
     if (!values[i].is_zero()) acc = A::mul(acc, values[i]);
   }
-  MontField<P> inv = inverse(acc);
+  MontField<P> inv = inverse_public(acc);
   for (std::size_t i = n; i-- > 0;) {
     if (values[i].is_zero()) continue;
     const MontField<P> vi = values[i];

@@ -17,6 +17,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#if defined(__x86_64__) && !defined(__CUDA_ARCH__)
+#include <immintrin.h>
+#endif
+
+#include "kernels/field/mont32.hpp"
 #include "kernels/hd.hpp"
 
 namespace arbor::field {
@@ -287,8 +292,51 @@ struct MontField {
   ARBOR_HD friend bool operator!=(const MontField& a, const MontField& b) { return !(a == b); }
 };
 
+#if defined(__x86_64__) && !defined(__CUDA_ARCH__)
+namespace mont_detail {
+// Host x86-64 add/sub as ADC/SBB chains with selects (CMOV); g++ turns the comparison carries of
+// the generic code into SETB/OR sequences about twice as long. Base x86-64 only: no CPUID check.
+using u64x = unsigned long long;  // the intrinsics' type (std::uint64_t is unsigned long)
+
+template <class P>
+inline MontField<P> add_x86(const MontField<P>& a, const MontField<P>& b) {
+  using C = Constants<P>;
+  u64x s0, s1, s2, s3, d0, d1, d2, d3;
+  unsigned char c = _addcarry_u64(0, a.limb[0], b.limb[0], &s0);
+  c = _addcarry_u64(c, a.limb[1], b.limb[1], &s1);
+  c = _addcarry_u64(c, a.limb[2], b.limb[2], &s2);
+  _addcarry_u64(c, a.limb[3], b.limb[3], &s3);  // a + b < 2p < 2^256: no carry out
+  unsigned char borrow = _subborrow_u64(0, s0, C::P0, &d0);
+  borrow = _subborrow_u64(borrow, s1, C::P1, &d1);
+  borrow = _subborrow_u64(borrow, s2, C::P2, &d2);
+  borrow = _subborrow_u64(borrow, s3, C::P3, &d3);
+  return borrow ? MontField<P>{{s0, s1, s2, s3}} : MontField<P>{{d0, d1, d2, d3}};
+}
+
+template <class P>
+inline MontField<P> sub_x86(const MontField<P>& a, const MontField<P>& b) {
+  using C = Constants<P>;
+  u64x d0, d1, d2, d3, u0, u1, u2, u3;
+  unsigned char borrow = _subborrow_u64(0, a.limb[0], b.limb[0], &d0);
+  borrow = _subborrow_u64(borrow, a.limb[1], b.limb[1], &d1);
+  borrow = _subborrow_u64(borrow, a.limb[2], b.limb[2], &d2);
+  borrow = _subborrow_u64(borrow, a.limb[3], b.limb[3], &d3);
+  // Add p back under a mask; the carry out cancels the borrow.
+  const u64x mask = u64x{0} - borrow;
+  unsigned char c = _addcarry_u64(0, d0, C::P0 & mask, &u0);
+  c = _addcarry_u64(c, d1, C::P1 & mask, &u1);
+  c = _addcarry_u64(c, d2, C::P2 & mask, &u2);
+  _addcarry_u64(c, d3, C::P3 & mask, &u3);
+  return MontField<P>{{u0, u1, u2, u3}};
+}
+}  // namespace mont_detail
+#endif
+
 template <class P>
 ARBOR_HD MontField<P> add(const MontField<P>& a, const MontField<P>& b) {
+#if defined(__x86_64__) && !defined(__CUDA_ARCH__)
+  return mont_detail::add_x86(a, b);
+#else
   // a, b < p < 2^255: the sum fits in 256 bits, so one conditional subtraction suffices.
   std::uint64_t s[4];
   s[0] = a.limb[0] + b.limb[0];
@@ -302,10 +350,14 @@ ARBOR_HD MontField<P> add(const MontField<P>& a, const MontField<P>& b) {
   s[3] = a.limb[3] + b.limb[3] + carry;
   mont_detail::reduce_once<P>(s);
   return MontField<P>{{s[0], s[1], s[2], s[3]}};
+#endif
 }
 
 template <class P>
 ARBOR_HD MontField<P> sub(const MontField<P>& a, const MontField<P>& b) {
+#if defined(__x86_64__) && !defined(__CUDA_ARCH__)
+  return mont_detail::sub_x86(a, b);
+#else
   using C = mont_detail::Constants<P>;
   const std::uint64_t d0 = a.limb[0] - b.limb[0];
   std::uint64_t borrow = a.limb[0] < b.limb[0];
@@ -331,6 +383,7 @@ ARBOR_HD MontField<P> sub(const MontField<P>& a, const MontField<P>& b) {
   c = (v2 < d2) | (u2 < v2);
   const std::uint64_t u3 = d3 + q3 + c;
   return MontField<P>{{u0, u1, u2, u3}};
+#endif
 }
 
 template <class P>
@@ -349,6 +402,10 @@ ARBOR_HD MontField<P> dbl(const MontField<P>& a) {
 // subtraction finishes.
 template <class P>
 ARBOR_HD MontField<P> mul(const MontField<P>& a, const MontField<P>& b) {
+#if defined(__CUDA_ARCH__)
+  // The GPU multiplies 32 bits at a time: the 32-bit-limb CIOS (mont32.hpp), same result.
+  return mont32::mul(a, b);
+#else
   using C = mont_detail::Constants<P>;
   using mont_detail::mul_add_add;
   const std::uint64_t p[4] = {C::P0, C::P1, C::P2, C::P3};
@@ -380,11 +437,16 @@ ARBOR_HD MontField<P> mul(const MontField<P>& a, const MontField<P>& b) {
   }
   mont_detail::reduce_once<P>(t);
   return MontField<P>{{t[0], t[1], t[2], t[3]}};
+#endif
 }
 
 template <class P>
 ARBOR_HD MontField<P> square(const MontField<P>& a) {
+#if defined(__CUDA_ARCH__)
+  return mont32::mul(a, a);
+#else
   return mul(a, a);
+#endif
 }
 
 template <class P>

@@ -118,7 +118,7 @@ ARBOR_HD PrecomputedPoint to_precomputed(const AffinePoint& a) {
 
 // One field inversion; the identity maps to (0, 1) or (0, -1).
 ARBOR_HD AffinePoint to_affine(const Point& p) {
-  const Fp zinv = inverse(p.Z);
+  const Fp zinv = inverse_public(p.Z);
   return AffinePoint{mul(p.X, zinv), mul(p.Y, zinv)};
 }
 
@@ -235,7 +235,7 @@ ARBOR_HD DecodeStatus decode_point(const std::uint8_t* in, bool check_subgroup, 
   const Fp den = sub(Fp::one(), mul(curve_d(), x2));
   if (den.is_zero()) return DecodeStatus::kNotOnCurve;  // d is not a square: cannot happen
   Fp y;
-  if (!sqrt(mul(num, inverse(den)), y)) return DecodeStatus::kNotOnCurve;
+  if (!sqrt(mul(num, inverse_public(den)), y)) return DecodeStatus::kNotOnCurve;
   if (!is_lexicographically_largest(y)) y = neg(y);
   if (check_subgroup && legendre(num) != 1) return DecodeStatus::kNotInSubgroup;
   out = Point{x, y, mul(x, y), Fp::one()};
@@ -252,7 +252,9 @@ ARBOR_HD Fr fr_from_fp(const Fp& v) {
 // map_to_scalar_field (go-ipa MapToScalarField, rust-verkle map_to_scalar_field): x/y mod p, read
 // as an integer mod r. Z cancels, and (x, y) ~ (-x, -y) agree. The identity maps to 0. One
 // inversion.
-ARBOR_HD Fr map_to_scalar_field(const Point& p) { return fr_from_fp(mul(p.X, inverse(p.Y))); }
+ARBOR_HD Fr map_to_scalar_field(const Point& p) {
+  return fr_from_fp(mul(p.X, inverse_public(p.Y)));
+}
 
 // Batched map_to_scalar_field: one field inversion for all n points (Montgomery's trick).
 // `scratch` holds 2n base-field elements. Y is never zero on the subgroup (it would need

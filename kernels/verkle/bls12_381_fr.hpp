@@ -27,6 +27,7 @@ using field::from_canonical_limbs;
 using field::from_limbs_mod_order;
 using field::from_u64;
 using field::inverse;
+using field::inverse_public;
 using field::is_lexicographically_largest;
 using field::legendre;
 using field::mul;

@@ -19,7 +19,8 @@ namespace {
 using verkle::Point;
 using Scalar = verkle::Fr;
 
-// The CUDA backend's chunk sizes (cuda_backend.cpp): batches above them span several chunks.
+// The CUDA backend's chunk sizes (cuda_backend.cpp): batches above them span several chunks
+// (Verkle updates at most kDeltasPerChunk deltas each, cut where a target's deltas begin).
 constexpr std::size_t kDeltasPerChunk = std::size_t{1} << 18;
 constexpr std::size_t kPointsPerChunk = std::size_t{1} << 19;
 
@@ -176,10 +177,47 @@ TEST_F(VerkleCudaTest, UpdateMatchesCpuForEdgeScalarsOnEveryGenerator) {
   check_update(batch, "edge scalars on one commitment");
 }
 
+TEST_F(VerkleCudaTest, UpdateMatchesCpuForEverySegmentLength) {
+  // Segments of 1 to 100 deltas: every shape of the warp's reduction tree (1..32 lanes holding a
+  // partial sum), and lanes summing up to four terms before it.
+  std::mt19937_64 rng = testing::seeded_rng("VerkleCuda.UpdateMatchesCpuForEverySegmentLength");
+  Batch batch;
+  for (std::uint32_t length = 1; length <= 100; ++length) {
+    for (std::uint32_t i = 0; i < length; ++i) {
+      batch.deltas.push_back(CommitmentDelta{length - 1, static_cast<std::uint32_t>(rng() % 256),
+                                             random_scalar_with_edges(rng)});
+    }
+  }
+  batch.commitments.resize(100);
+  for (Point& c : batch.commitments) c = random_point(rng);
+  check_update(batch, "segments of 1 to 100 deltas");
+}
+
+TEST_F(VerkleCudaTest, UpdateWithATargetLargerThanAChunkMatchesCpu) {
+  std::mt19937_64 rng = testing::seeded_rng("VerkleCuda.UpdateWithATargetLargerThanAChunk");
+  // Chunks end where a target's deltas begin, except for a target with more deltas than a chunk:
+  // commitment 1 gets 1.5 chunks' worth, cut in two, the second part starting from the first's
+  // result (and one warp reducing 2^18 terms).
+  Batch batch;
+  const auto push = [&](std::uint32_t target, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) {
+      batch.deltas.push_back(CommitmentDelta{target, static_cast<std::uint32_t>(rng() % 256),
+                                             random_scalar_with_edges(rng)});
+    }
+  };
+  push(0, 1000);
+  push(1, kDeltasPerChunk + kDeltasPerChunk / 2);
+  push(2, 3);
+  push(4, 5000);
+  batch.commitments.resize(6);
+  for (Point& c : batch.commitments) c = random_point(rng);
+  check_update(batch, "a target larger than a chunk");
+}
+
 TEST_F(VerkleCudaTest, UpdateSpanningSeveralChunksMatchesCpu) {
   std::mt19937_64 rng = testing::seeded_rng("VerkleCuda.UpdateSpanningSeveralChunks");
-  // Three chunks over both streams, with one target's deltas straddling each chunk boundary: its
-  // second chunk must start from the first chunk's result.
+  // Three chunks or more over both streams, with one target's deltas straddling each multiple of
+  // the chunk size: the chunks are cut before that target instead.
   Batch batch = random_batch(rng, 2 * kDeltasPerChunk + 4321);
   for (std::size_t boundary = kDeltasPerChunk; boundary < batch.deltas.size();
        boundary += kDeltasPerChunk) {

@@ -6,8 +6,7 @@
 // PathsThisMachineRuns says which paths ran and fails when the CPU supports one this build lost.
 // The vector and oracle suites run once more with ARBOR_FIELD_PATHS=portable (tests/CMakeLists.txt)
 // so known answers pass through the reference path as well as the fastest one.
-#include <gmp.h>
-
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <random>
@@ -21,34 +20,15 @@
 #include "kernels/field/mont_x86.hpp"
 #include "kernels/verkle/bandersnatch_fr.hpp"
 #include "kernels/verkle/bls12_381_fr.hpp"
+#include "tests/support/mpz.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace arbor::field {
 namespace {
 
-class Mpz {
- public:
-  Mpz() { mpz_init(v_); }
-  Mpz(const Mpz&) = delete;
-  Mpz& operator=(const Mpz&) = delete;
-  ~Mpz() { mpz_clear(v_); }
-  mpz_ptr get() { return v_; }
-
- private:
-  mpz_t v_;
-};
-
-void set_limbs(Mpz& out, const std::uint64_t* limbs) {
-  mpz_import(out.get(), 4, -1, sizeof(std::uint64_t), 0, 0, limbs);
-}
-
-template <class F>
-std::vector<std::uint64_t> limbs_of(Mpz& v) {
-  std::vector<std::uint64_t> out(4, 0);
-  std::size_t count = 0;
-  mpz_export(out.data(), &count, -1, sizeof(std::uint64_t), 0, 0, v.get());
-  return out;
-}
+using testing::limbs_of;
+using testing::Mpz;
+using testing::set_limbs;
 
 // GMP's view of one field: p and 2^-256 mod p.
 template <class F>
@@ -61,18 +41,18 @@ struct Reference {
     mpz_invert(r_inv.get(), r_inv.get(), p.get());
   }
   // Montgomery product of the stored integers: x * y * 2^-256 mod p.
-  std::vector<std::uint64_t> mont_mul(const F& x, const F& y) {
+  std::array<std::uint64_t, 4> mont_mul(const F& x, const F& y) {
     set_limbs(a, x.limb);
     set_limbs(b, y.limb);
     mpz_mul(expected.get(), a.get(), b.get());
     mpz_mul(expected.get(), expected.get(), r_inv.get());
     mpz_mod(expected.get(), expected.get(), p.get());
-    return limbs_of<F>(expected);
+    return limbs_of(expected);
   }
 };
 
 template <class F>
-std::vector<std::uint64_t> limbs_vec(const F& x) {
+std::array<std::uint64_t, 4> limbs_vec(const F& x) {
   return {x.limb[0], x.limb[1], x.limb[2], x.limb[3]};
 }
 
@@ -162,10 +142,10 @@ void check_add_sub_against_gmp(const char* field_name, std::mt19937_64& rng) {
       set_limbs(ref.b, y.limb);
       mpz_add(expected.get(), ref.a.get(), ref.b.get());
       mpz_mod(expected.get(), expected.get(), ref.p.get());
-      ASSERT_EQ(limbs_vec(add(x, y)), limbs_of<F>(expected)) << field_name << " add";
+      ASSERT_EQ(limbs_vec(add(x, y)), limbs_of(expected)) << field_name << " add";
       mpz_sub(expected.get(), ref.a.get(), ref.b.get());
       mpz_mod(expected.get(), expected.get(), ref.p.get());
-      ASSERT_EQ(limbs_vec(sub(x, y)), limbs_of<F>(expected)) << field_name << " sub";
+      ASSERT_EQ(limbs_vec(sub(x, y)), limbs_of(expected)) << field_name << " sub";
     }
   }
 }
