@@ -7,17 +7,29 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace arbor::testing {
 
 class Mpz {
  public:
   Mpz() { mpz_init(v_); }
+  Mpz(const char* text, int base) { mpz_init_set_str(v_, text, base); }
+  explicit Mpz(const std::string& decimal) : Mpz(decimal.c_str(), 10) {}
   Mpz(const Mpz&) = delete;
   Mpz& operator=(const Mpz&) = delete;
   ~Mpz() { mpz_clear(v_); }
   mpz_t& get() { return v_; }
   const mpz_t& get() const { return v_; }
+  // Decimal text.
+  std::string str() const {
+    char* s = mpz_get_str(nullptr, 10, v_);
+    std::string out(s);
+    void (*free_fn)(void*, size_t);
+    mp_get_memory_functions(nullptr, nullptr, &free_fn);
+    free_fn(s, out.size() + 1);
+    return out;
+  }
 
  private:
   mpz_t v_;

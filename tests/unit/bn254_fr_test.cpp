@@ -7,6 +7,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/field/bn254_fr_text.hpp"
+#include "tests/support/mpz.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace arbor::field {
@@ -15,27 +16,7 @@ namespace {
 constexpr const char* kModulusDec =
     "21888242871839275222246405745257275088548364400416034343698204186575808495617";
 
-// An mpz_t with RAII, enough for these tests.
-class Mpz {
- public:
-  Mpz() { mpz_init(v_); }
-  explicit Mpz(const std::string& dec) { mpz_init_set_str(v_, dec.c_str(), 10); }
-  Mpz(const Mpz&) = delete;
-  Mpz& operator=(const Mpz&) = delete;
-  ~Mpz() { mpz_clear(v_); }
-  mpz_t& get() { return v_; }
-  std::string str() const {
-    char* s = mpz_get_str(nullptr, 10, v_);
-    std::string out(s);
-    void (*free_fn)(void*, size_t);
-    mp_get_memory_functions(nullptr, nullptr, &free_fn);
-    free_fn(s, out.size() + 1);
-    return out;
-  }
-
- private:
-  mpz_t v_;
-};
+using testing::Mpz;
 
 Mpz& modulus() {
   static Mpz p(kModulusDec);

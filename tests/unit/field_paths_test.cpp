@@ -105,7 +105,8 @@ F random_element(std::mt19937_64& rng) {
   }
 }
 
-// A path: a name and how it multiplies and squares.
+// One path (an arithmetic policy) on edge pairs against GMP, and on random pairs against the
+// portable reference (every pair) and GMP (one in 16).
 template <class F, class Arith>
 void check_path_against_gmp(const char* field_name, std::mt19937_64& rng, int random_pairs) {
   Reference<F> ref;
@@ -121,7 +122,7 @@ void check_path_against_gmp(const char* field_name, std::mt19937_64& rng, int ra
   for (int i = 0; i < random_pairs; ++i) {
     const F x = random_element<F>(rng), y = random_element<F>(rng);
     const F product = Arith::mul(x, y);
-    // Every pair against the portable reference, one in 16 against GMP (GMP costs ~20x more).
+    // GMP costs ~20x a product, hence one pair in 16.
     ASSERT_EQ(product, PortableArith::mul(x, y)) << field_name << " " << Arith::kName;
     ASSERT_EQ(Arith::square(x), PortableArith::square(x)) << field_name << " " << Arith::kName;
     if (i % 16 == 0) {

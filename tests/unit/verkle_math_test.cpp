@@ -15,6 +15,7 @@
 #include "kernels/verkle/bls12_381_fr.hpp"
 #include "kernels/verkle/crs.hpp"
 #include "kernels/verkle/pedersen.hpp"
+#include "tests/support/mpz.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace arbor::verkle {
@@ -64,19 +65,7 @@ nlohmann::json vectors(const std::string& name) {
   return testing::read_json(testing::vectors_dir() / "verkle" / name);
 }
 
-class Mpz {
- public:
-  Mpz() { mpz_init(v_); }
-  Mpz(const char* text, int base) { mpz_init_set_str(v_, text, base); }
-  Mpz(const Mpz&) = delete;
-  Mpz& operator=(const Mpz&) = delete;
-  ~Mpz() { mpz_clear(v_); }
-  mpz_t& get() { return v_; }
-  const mpz_t& get() const { return v_; }
-
- private:
-  mpz_t v_;
-};
+using testing::Mpz;
 
 template <class F>
 void to_mpz(const F& a, Mpz& out) {
