@@ -26,6 +26,39 @@ struct PortableArith {
   }
 };
 
+// An unreduced 512-bit product or sum of products, little-endian limbs.
+struct Wide {
+  std::uint64_t limb[8];
+};
+
+// How many products of canonical values may be summed before one Montgomery reduction
+// (lazy reduction): the sum x < N * p^2 must keep x / 2^256 + p below 2p, i.e. N * p < 2^256.
+// N * (P3 + 1) <= 2^64 implies it. BN254 Fr allows 5, Bandersnatch Fr 8, BLS12-381 Fr 2.
+template <class P>
+inline constexpr int kMaxLazyTerms = static_cast<int>(~std::uint64_t{0} /
+                                                      (mont_detail::Constants<P>::P3 + 1));
+
+// sum_{k < N} a[k] * b[k] (Montgomery products). A policy with a dot<N> member sums the wide
+// products and reduces once; otherwise products and additions, same result.
+template <class A, int N, class P>
+ARBOR_HD MontField<P> dot_with(const MontField<P>* a, const MontField<P>* b) {
+  if constexpr (requires { A::template dot<N, P>(a, b); }) {
+    if constexpr (N <= kMaxLazyTerms<P>) {
+      return A::template dot<N, P>(a, b);
+    } else {
+      constexpr int kHead = kMaxLazyTerms<P>;
+      return add(A::template dot<kHead, P>(a, b), dot_with<A, N - kHead>(a + kHead, b + kHead));
+    }
+  } else {
+    MontField<P> acc = A::mul(a[0], b[0]);
+#if defined(__CUDA_ARCH__)
+#pragma unroll
+#endif
+    for (int k = 1; k < N; ++k) acc = add(acc, A::mul(a[k], b[k]));
+    return acc;
+  }
+}
+
 // x^5 (the Poseidon S-box): two squarings and a product.
 template <class A, class P>
 ARBOR_HD MontField<P> pow5_with(const MontField<P>& x) {

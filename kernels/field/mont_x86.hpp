@@ -176,15 +176,79 @@ __attribute__((always_inline)) inline MontField<P> mul_adx(const MontField<P>& a
   return MontField<P>{{t4, t0, t1, t2}};
 }
 
-// Squaring: the 512-bit square from 6 cross products (doubled) and 4 diagonal ones, then a separate
-// Montgomery reduction of its low half, 26 MULX against mul_adx's 32. Bounds: the reduction rows
-// keep the low half below 2^256 and end at (lo + m*p) / 2^256 <= p; the high half is
-// floor(a^2 / 2^256) < p, so their sum is < 2p < 2^256 and one conditional subtraction finishes.
+// The 512-bit product a*b, not reduced: schoolbook rows on two carry chains, 16 MULX.
 template <class P>
-__attribute__((always_inline)) inline MontField<P> square_adx(const MontField<P>& a) {
-  using C = mont_detail::Constants<P>;
-  static constexpr std::uint64_t kP[4] = {C::P0, C::P1, C::P2, C::P3};
-  static constexpr std::uint64_t kInv = C::kInv;
+__attribute__((always_inline)) inline Wide mul_wide_adx(const MontField<P>& a,
+                                                        const MontField<P>& b) {
+  std::uint64_t t0, t1, t2, t3, t4, t5, t6, t7, lo, hi, z, rdx;
+  __asm__(
+      "movq %[b0], %%rdx\n\t"
+      "xorl %k[z], %k[z]\n\t"
+      "mulxq %[a0], %[t0], %[t1]\n\t"
+      "mulxq %[a1], %[lo], %[t2]\n\t"
+      "adcxq %[lo], %[t1]\n\t"
+      "mulxq %[a2], %[lo], %[t3]\n\t"
+      "adcxq %[lo], %[t2]\n\t"
+      "mulxq %[a3], %[lo], %[t4]\n\t"
+      "adcxq %[lo], %[t3]\n\t"
+      "adcxq %[z], %[t4]\n\t"
+      "movq %[b1], %%rdx\n\t"
+      "xorl %k[z], %k[z]\n\t"
+      "mulxq %[a0], %[lo], %[hi]\n\t"
+      "adoxq %[lo], %[t1]\n\t"
+      "adcxq %[hi], %[t2]\n\t"
+      "mulxq %[a1], %[lo], %[hi]\n\t"
+      "adoxq %[lo], %[t2]\n\t"
+      "adcxq %[hi], %[t3]\n\t"
+      "mulxq %[a2], %[lo], %[hi]\n\t"
+      "adoxq %[lo], %[t3]\n\t"
+      "adcxq %[hi], %[t4]\n\t"
+      "mulxq %[a3], %[lo], %[t5]\n\t"
+      "adoxq %[lo], %[t4]\n\t"
+      "adcxq %[z], %[t5]\n\t"
+      "adoxq %[z], %[t5]\n\t"
+      "movq %[b2], %%rdx\n\t"
+      "xorl %k[z], %k[z]\n\t"
+      "mulxq %[a0], %[lo], %[hi]\n\t"
+      "adoxq %[lo], %[t2]\n\t"
+      "adcxq %[hi], %[t3]\n\t"
+      "mulxq %[a1], %[lo], %[hi]\n\t"
+      "adoxq %[lo], %[t3]\n\t"
+      "adcxq %[hi], %[t4]\n\t"
+      "mulxq %[a2], %[lo], %[hi]\n\t"
+      "adoxq %[lo], %[t4]\n\t"
+      "adcxq %[hi], %[t5]\n\t"
+      "mulxq %[a3], %[lo], %[t6]\n\t"
+      "adoxq %[lo], %[t5]\n\t"
+      "adcxq %[z], %[t6]\n\t"
+      "adoxq %[z], %[t6]\n\t"
+      "movq %[b3], %%rdx\n\t"
+      "xorl %k[z], %k[z]\n\t"
+      "mulxq %[a0], %[lo], %[hi]\n\t"
+      "adoxq %[lo], %[t3]\n\t"
+      "adcxq %[hi], %[t4]\n\t"
+      "mulxq %[a1], %[lo], %[hi]\n\t"
+      "adoxq %[lo], %[t4]\n\t"
+      "adcxq %[hi], %[t5]\n\t"
+      "mulxq %[a2], %[lo], %[hi]\n\t"
+      "adoxq %[lo], %[t5]\n\t"
+      "adcxq %[hi], %[t6]\n\t"
+      "mulxq %[a3], %[lo], %[t7]\n\t"
+      "adoxq %[lo], %[t6]\n\t"
+      "adcxq %[z], %[t7]\n\t"
+      "adoxq %[z], %[t7]\n\t"
+      : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
+        [t5] "=&r"(t5), [t6] "=&r"(t6), [t7] "=&r"(t7), [lo] "=&r"(lo), [hi] "=&r"(hi),
+        [z] "=&r"(z), "=&d"(rdx)
+      : [a0] "m"(a.limb[0]), [a1] "m"(a.limb[1]), [a2] "m"(a.limb[2]), [a3] "m"(a.limb[3]),
+        [b0] "m"(b.limb[0]), [b1] "m"(b.limb[1]), [b2] "m"(b.limb[2]), [b3] "m"(b.limb[3])
+      : "cc");
+  return Wide{{t0, t1, t2, t3, t4, t5, t6, t7}};
+}
+
+// The 512-bit square: 6 cross products (doubled) and 4 diagonal ones, 10 MULX.
+template <class P>
+__attribute__((always_inline)) inline Wide square_wide_adx(const MontField<P>& a) {
   std::uint64_t t0, t1, t2, t3, t4, t5, t6, t7, lo, hi, z, rdx;
   __asm__(
       "xorl %k[z], %k[z]\n\t"
@@ -228,6 +292,27 @@ __attribute__((always_inline)) inline MontField<P> square_adx(const MontField<P>
       "adoxq %[lo], %[t6]\n\t"
       "adcxq %[z], %[t7]\n\t"
       "adoxq %[z], %[t7]\n\t"
+      : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
+        [t5] "=&r"(t5), [t6] "=&r"(t6), [t7] "=&r"(t7), [lo] "=&r"(lo), [hi] "=&r"(hi),
+        [z] "=&r"(z), "=&d"(rdx)
+      : [a0] "m"(a.limb[0]), [a1] "m"(a.limb[1]), [a2] "m"(a.limb[2]), [a3] "m"(a.limb[3])
+      : "cc");
+  return Wide{{t0, t1, t2, t3, t4, t5, t6, t7}};
+}
+
+// Montgomery reduction of a 512-bit value x < kMaxLazyTerms<P> * p^2 (arith.hpp): x / 2^256 mod
+// p, canonical. Four rows on the low half bring it to (lo + m*p) / 2^256 <= p (lo < 2^256,
+// m < 2^256); the high half is floor(x / 2^256) < kMaxLazyTerms * p^2 / 2^256 < p, so the sum is
+// < 2p < 2^256 and one conditional subtraction finishes. 16 MULX.
+template <class P>
+__attribute__((always_inline)) inline MontField<P> redc_wide_adx(const Wide& x) {
+  using C = mont_detail::Constants<P>;
+  static constexpr std::uint64_t kP[4] = {C::P0, C::P1, C::P2, C::P3};
+  static constexpr std::uint64_t kInv = C::kInv;
+  std::uint64_t t0 = x.limb[0], t1 = x.limb[1], t2 = x.limb[2], t3 = x.limb[3];
+  std::uint64_t t4 = x.limb[4], t5 = x.limb[5], t6 = x.limb[6], t7 = x.limb[7];
+  std::uint64_t lo, hi, z, rdx;
+  __asm__(
       "movq %[t0], %%rdx\n\t"
       "imulq %[inv], %%rdx\n\t"
       "xorl %k[z], %k[z]\n\t"
@@ -308,13 +393,37 @@ __attribute__((always_inline)) inline MontField<P> square_adx(const MontField<P>
       "cmovncq %[t5], %[t1]\n\t"
       "cmovncq %[t6], %[t2]\n\t"
       "cmovncq %[t7], %[t3]\n\t"
-      : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
-        [t5] "=&r"(t5), [t6] "=&r"(t6), [t7] "=&r"(t7), [lo] "=&r"(lo), [hi] "=&r"(hi),
+      : [t0] "+&r"(t0), [t1] "+&r"(t1), [t2] "+&r"(t2), [t3] "+&r"(t3), [t4] "+&r"(t4),
+        [t5] "+&r"(t5), [t6] "+&r"(t6), [t7] "+&r"(t7), [lo] "=&r"(lo), [hi] "=&r"(hi),
         [z] "=&r"(z), "=&d"(rdx)
-      : [a0] "m"(a.limb[0]), [a1] "m"(a.limb[1]), [a2] "m"(a.limb[2]), [a3] "m"(a.limb[3]),
-        [p0] "m"(kP[0]), [p1] "m"(kP[1]), [p2] "m"(kP[2]), [p3] "m"(kP[3]), [inv] "m"(kInv)
+      : [p0] "m"(kP[0]), [p1] "m"(kP[1]), [p2] "m"(kP[2]), [p3] "m"(kP[3]), [inv] "m"(kInv)
       : "cc");
   return MontField<P>{{t0, t1, t2, t3}};
+}
+
+// Squaring as the wide square and its reduction: 26 MULX against mul_adx's 32.
+template <class P>
+__attribute__((always_inline)) inline MontField<P> square_adx(const MontField<P>& a) {
+  static_assert(kMaxLazyTerms<P> >= 1);
+  return redc_wide_adx<P>(square_wide_adx(a));
+}
+
+// sum_k a[k] * b[k] / 2^256 mod p with one reduction: N wide products added (ADC chain), then
+// redc_wide_adx. N <= kMaxLazyTerms<P> keeps the sum in redc's range.
+template <int N, class P>
+__attribute__((always_inline)) inline MontField<P> dot_adx(const MontField<P>* a,
+                                                           const MontField<P>* b) {
+  static_assert(N >= 1 && N <= kMaxLazyTerms<P>, "the sum must stay below 2^256 * p");
+  Wide acc = mul_wide_adx(a[0], b[0]);
+  for (int k = 1; k < N; ++k) {
+    const Wide term = mul_wide_adx(a[k], b[k]);
+    unsigned char carry = 0;
+    for (int w = 0; w < 8; ++w) {
+      carry = _addcarry_u64(carry, acc.limb[w], term.limb[w],
+                            reinterpret_cast<unsigned long long*>(&acc.limb[w]));
+    }
+  }
+  return redc_wide_adx<P>(acc);
 }
 
 }  // namespace arbor::field::x86
@@ -332,6 +441,12 @@ struct AdxArith {
   template <class P>
   __attribute__((always_inline)) static MontField<P> square(const MontField<P>& a) {
     return x86::square_adx(a);
+  }
+  // Sums of products reduced once (lazy reduction): see dot_with in arith.hpp.
+  template <int N, class P>
+  __attribute__((always_inline)) static MontField<P> dot(const MontField<P>* a,
+                                                         const MontField<P>* b) {
+    return x86::dot_adx<N>(a, b);
   }
 };
 

@@ -58,10 +58,13 @@ ARBOR_HD void mix_dense(Fr* state, const Fr* matrix, int t) {
   // Unrolled too (for T > 0): a dynamically indexed mixed[] would live in local memory.
   ARBOR_UNROLL_STATE
   for (int i = 0; i < t; ++i) {
-    Fr acc = A::mul(matrix[i * t], state[0]);
-    ARBOR_UNROLL_STATE
-    for (int j = 1; j < t; ++j) acc = field::add(acc, A::mul(matrix[i * t + j], state[j]));
-    mixed[i] = acc;
+    if constexpr (T > 0) {
+      mixed[i] = field::dot_with<A, T>(matrix + i * t, state);  // one reduction per row (ADX)
+    } else {
+      Fr acc = A::mul(matrix[i * t], state[0]);
+      for (int j = 1; j < t; ++j) acc = field::add(acc, A::mul(matrix[i * t + j], state[j]));
+      mixed[i] = acc;
+    }
   }
   ARBOR_UNROLL_STATE
   for (int i = 0; i < t; ++i) state[i] = mixed[i];
@@ -90,12 +93,18 @@ ARBOR_HD void permute(Fr* state, const PoseidonTables& tables) {
   for (int r = 0; r < tables.rounds_partial; ++r) {
     const Fr s0 = field::pow5_with<A>(field::add(state[0], tables.partial_constants[r]));
     const Fr* sparse = tables.sparse_rounds + r * (2 * t - 1);
-    Fr first = A::mul(sparse[0], s0);
-    ARBOR_UNROLL_STATE
-    for (int j = 1; j < t; ++j) {
-      first = field::add(first, A::mul(sparse[j], state[j]));
-      state[j] = field::add(state[j], A::mul(sparse[t - 1 + j], s0));
+    // The new element 0 is row 0 of the sparse matrix times (s0, state[1..t)), read before the
+    // column tail updates state[1..t).
+    Fr first;
+    if constexpr (T > 0) {
+      state[0] = s0;
+      first = field::dot_with<A, T>(sparse, state);
+    } else {
+      first = A::mul(sparse[0], s0);
+      for (int j = 1; j < t; ++j) first = field::add(first, A::mul(sparse[j], state[j]));
     }
+    ARBOR_UNROLL_STATE
+    for (int j = 1; j < t; ++j) state[j] = field::add(state[j], A::mul(sparse[t - 1 + j], s0));
     state[0] = first;
   }
   ARBOR_NO_UNROLL

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -151,16 +152,79 @@ void check_add_sub_against_gmp(const char* field_name, std::mt19937_64& rng) {
   }
 }
 
+// Sums of N products through dot_with<Arith, N> (lazy reduction on ADX: one Montgomery reduction
+// per sum) against GMP: sum x_k * y_k * 2^-256 mod p. N runs past kMaxLazyTerms so the split into
+// reduced groups is exercised too; all-(p-1) terms are the largest sum the reduction must take.
+template <class F, class Arith, int N>
+void check_dot_against_gmp(const char* field_name, std::mt19937_64& rng) {
+  Reference<F> ref;
+  const std::vector<F> edges = edge_operands<F>();
+  Mpz sum, term;
+  auto expected_dot = [&](const F* x, const F* y) {
+    mpz_set_ui(sum.get(), 0);
+    for (int k = 0; k < N; ++k) {
+      set_limbs(ref.a, x[k].limb);
+      set_limbs(ref.b, y[k].limb);
+      mpz_mul(term.get(), ref.a.get(), ref.b.get());
+      mpz_add(sum.get(), sum.get(), term.get());
+    }
+    mpz_mul(sum.get(), sum.get(), ref.r_inv.get());
+    mpz_mod(sum.get(), sum.get(), ref.p.get());
+    return limbs_of(sum);
+  };
+  F x[N], y[N];
+  for (std::size_t e = 0; e < edges.size(); ++e) {
+    for (int k = 0; k < N; ++k) {
+      x[k] = edges[(e + static_cast<std::size_t>(k)) % edges.size()];
+      y[k] = edges[(e * 7 + static_cast<std::size_t>(k) * 3) % edges.size()];
+    }
+    ASSERT_EQ(limbs_vec(dot_with<Arith, N>(x, y)), expected_dot(x, y))
+        << field_name << " " << Arith::kName << " dot<" << N << "> of edge operands";
+  }
+  const F p_minus_1 = edges[3];
+  for (int k = 0; k < N; ++k) x[k] = y[k] = p_minus_1;
+  ASSERT_EQ(limbs_vec(dot_with<Arith, N>(x, y)), expected_dot(x, y))
+      << field_name << " " << Arith::kName << " dot<" << N << "> of p-1 terms";
+  for (int i = 0; i < 2000; ++i) {
+    for (int k = 0; k < N; ++k) {
+      x[k] = random_element<F>(rng);
+      y[k] = random_element<F>(rng);
+    }
+    const F got = dot_with<Arith, N>(x, y);
+    ASSERT_EQ(got, (dot_with<PortableArith, N>(x, y))) << field_name << " " << Arith::kName;
+    if (i % 16 == 0) {
+      ASSERT_EQ(limbs_vec(got), expected_dot(x, y)) << field_name;
+    }
+  }
+}
+
+template <class F, class Arith>
+void check_dots_against_gmp(const char* field_name, std::mt19937_64& rng) {
+  [&]<int... N>(std::integer_sequence<int, N...>) {
+    (check_dot_against_gmp<F, Arith, N + 1>(field_name, rng), ...);
+  }
+  (std::make_integer_sequence<int, 10>{});
+}
+
 template <class F>
 void check_every_path(const char* field_name) {
   std::mt19937_64 rng = testing::seeded_rng(field_name);
   constexpr int kPairs = 200000;
   check_add_sub_against_gmp<F>(field_name, rng);
   check_path_against_gmp<F, PortableArith>(field_name, rng, kPairs / 4);
+  check_dots_against_gmp<F, PortableArith>(field_name, rng);
 #if defined(ARBOR_FIELD_HAVE_X86_ASM)
-  if (cpu_features().has_adx_path()) check_path_against_gmp<F, AdxArith>(field_name, rng, kPairs);
+  if (cpu_features().has_adx_path()) {
+    check_path_against_gmp<F, AdxArith>(field_name, rng, kPairs);
+    check_dots_against_gmp<F, AdxArith>(field_name, rng);
+  }
 #endif
 }
+
+// The lazy-reduction bound of each field (arith.hpp): N * p < 2^256.
+static_assert(kMaxLazyTerms<Bn254FrParams> == 5);
+static_assert(kMaxLazyTerms<verkle::Fp::Params> == 2);
+static_assert(kMaxLazyTerms<verkle::Fr::Params> == 8);
 
 TEST(FieldPaths, Bn254FrEveryPathMatchesGmp) { check_every_path<Fr>("bn254-fr"); }
 TEST(FieldPaths, Bls12381FrEveryPathMatchesGmp) { check_every_path<verkle::Fp>("bls12-381-fr"); }
