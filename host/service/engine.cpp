@@ -95,6 +95,13 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::open(const EngineOptions& option
 
 Engine::~Engine() { shutdown(); }
 
+std::uint64_t Engine::refuse_queued_writes() {
+  std::shared_lock lock(trees_mutex_);
+  std::uint64_t refused = 0;
+  for (const auto& [name, open] : trees_) refused += open->batcher->refuse_queued();
+  return refused;
+}
+
 void Engine::shutdown() {
   if (shut_down_.exchange(true)) return;
   {
@@ -441,8 +448,9 @@ absl::StatusOr<ScanOutcome> Engine::scan(const std::string& tree, const VersionS
 }
 
 absl::StatusOr<tree::VerifyOutcome> Engine::verify(std::string_view proof,
-                                                   std::optional<std::string_view> root) const {
-  return tree::verify_any(proof, root, *backend_);
+                                                   std::optional<std::string_view> root,
+                                                   const tree::VerifyOptions& options) const {
+  return tree::verify_any(proof, root, *backend_, options);
 }
 
 absl::StatusOr<storage::VersionRecord> Engine::version_record(const std::string& tree,

@@ -139,6 +139,10 @@ class Engine {
   // Refuses new writes, applies and answers every accepted one, discards open transactions and
   // closes the store.
   void shutdown();
+  // For a shutdown out of time: every tree refuses new writes and answers its queued writes
+  // UNAVAILABLE without applying them (WriteBatcher::refuse_queued); applies in progress finish.
+  // Returns the number of writes refused.
+  std::uint64_t refuse_queued_writes();
 
   const host::ComputeBackend& backend() const { return *backend_; }
 
@@ -177,7 +181,8 @@ class Engine {
                                    const std::string& after, std::size_t limit) const;
   // Stateless: the scheme is told by the proof's encoding.
   absl::StatusOr<tree::VerifyOutcome> verify(std::string_view proof,
-                                             std::optional<std::string_view> root) const;
+                                             std::optional<std::string_view> root,
+                                             const tree::VerifyOptions& options = {}) const;
   // The record of one retained version (watchers).
   absl::StatusOr<storage::VersionRecord> version_record(const std::string& tree,
                                                         std::uint64_t version) const;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "host/service/toml_guard.hpp"
 #include "toml.hpp"
 
 namespace arbor::service {
@@ -138,6 +139,8 @@ ServiceConfig default_service_config() {
 absl::StatusOr<ServiceConfig> parse_service_config(const std::string& toml_text,
                                                    const std::string& source_name) {
   ServiceConfig config = default_service_config();
+  // toml11 is not safe on arbitrary bytes (toml_guard.hpp): they are checked first.
+  if (absl::Status bytes = check_toml_bytes(toml_text, source_name); !bytes.ok()) return bytes;
   toml::value document;
   try {
     std::istringstream stream(toml_text);
@@ -196,6 +199,7 @@ absl::StatusOr<ServiceConfig> parse_service_config(const std::string& toml_text,
   top.on("log_level", string_into(config.log_level));
   top.on("max_message_mb", integer_into(config.max_message_bytes, 1, 2047, kMiB));
   top.on("shutdown_grace_ms", integer_into(config.shutdown_grace_ms, 0, 3'600'000));
+  top.on("shutdown_drain_ms", integer_into(config.shutdown_drain_ms, 0, 3'600'000));
   top.on("store", table_into(store));
   top.on("trees", table_into(trees));
   top.on("batcher", table_into(batcher));
@@ -216,11 +220,14 @@ absl::StatusOr<ServiceConfig> load_service_config(const std::filesystem::path& f
   if (!std::filesystem::exists(file, error)) {
     return absl::NotFoundError(absl::StrCat("config file ", file.string(), " does not exist"));
   }
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
+  std::ifstream in(file, std::ios::binary);
   if (!in) return absl::FailedPreconditionError(absl::StrCat("cannot read ", file.string()));
-  return parse_service_config(text.str(), file.string());
+  // One byte past the limit is enough to refuse it; /dev/zero or a huge file is not read whole.
+  std::string text(kMaxTomlBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) return absl::FailedPreconditionError(absl::StrCat("cannot read ", file.string()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return parse_service_config(text, file.string());
 }
 
 absl::Status validate_service_config(const ServiceConfig& config) {
@@ -231,6 +238,11 @@ absl::Status validate_service_config(const ServiceConfig& config) {
   if (!config.metrics_listen.empty() && !valid_host_port(config.metrics_listen)) {
     return absl::InvalidArgumentError(absl::StrCat("metrics_listen: \"", config.metrics_listen,
                                                    "\" is not HOST:PORT (empty disables it)"));
+  }
+  if (config.shutdown_drain_ms > config.shutdown_grace_ms) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "shutdown_drain_ms (", config.shutdown_drain_ms, ") is part of shutdown_grace_ms (",
+        config.shutdown_grace_ms, ") and cannot exceed it"));
   }
   static const char* const kLevels[] = {"trace", "debug",    "info", "warn",
                                         "error", "critical", "off"};
@@ -287,7 +299,8 @@ std::string describe_service_config(const ServiceConfig& config) {
       << "\n"
       << "log_level = " << quoted_text(config.log_level) << "\n"
       << "max_message_mb = " << config.max_message_bytes / kMiB << "\n"
-      << "shutdown_grace_ms = " << config.shutdown_grace_ms << "\n\n"
+      << "shutdown_grace_ms = " << config.shutdown_grace_ms << "\n"
+      << "shutdown_drain_ms = " << config.shutdown_drain_ms << "\n\n"
       << "[store]\nsync = " << quoted_text(std::string(storage::to_string(engine.store.sync)))
       << "\nasync_sync_interval_ms = " << engine.store.async_sync_interval_ms << "\ncompression = "
       << quoted_text(std::string(storage::to_string(engine.store.compression)))

@@ -35,7 +35,12 @@ struct ServiceConfig {
   std::string metrics_listen = "127.0.0.1:9464";  // empty: no metrics endpoint
   std::string log_level = "info";
   std::uint64_t max_message_bytes = 64ULL << 20;
-  std::uint32_t shutdown_grace_ms = 30'000;  // time in-flight RPCs get to finish on SIGTERM
+  // SIGTERM: health turns NOT_SERVING and RPCs are still served for shutdown_drain_ms (so load
+  // balancers move clients away), then no new RPCs; everything must end within
+  // shutdown_grace_ms of the signal (the drain included): writes still queued shortly before
+  // that are answered UNAVAILABLE, not applied.
+  std::uint32_t shutdown_grace_ms = 30'000;
+  std::uint32_t shutdown_drain_ms = 1'000;
   TlsConfig tls;
   AuthConfig auth;
 };

@@ -74,6 +74,24 @@ void WriteBatcher::stop() {
   if (worker_.joinable()) worker_.join();
 }
 
+std::uint64_t WriteBatcher::refuse_queued() {
+  std::deque<Pending> refused;
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+    refused.swap(queue_);
+    queued_ops_ = 0;
+    counters_.refused_at_shutdown += refused.size();
+  }
+  queue_changed_.notify_all();
+  for (Pending& pending : refused) {
+    pending.reply.set_value(absl::UnavailableError(
+        absl::StrCat("tree \"", tree_.name(),
+                     "\": the server is shutting down and this write was not applied; retry it")));
+  }
+  return refused.size();
+}
+
 WriteBatcher::Counters WriteBatcher::counters() const {
   std::lock_guard lock(queue_mutex_);
   Counters counters = counters_;

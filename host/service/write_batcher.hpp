@@ -102,12 +102,18 @@ class WriteBatcher {
   // Refuses new writes, then applies what was accepted and stops the worker.
   void stop();
 
+  // Refuses new writes and answers every queued write whose apply has not begun with UNAVAILABLE
+  // (nothing of it was applied); a group already being applied finishes and is answered as
+  // usual. For a shutdown whose grace is running out. Returns the number of writes refused.
+  std::uint64_t refuse_queued();
+
   struct Counters {
     std::uint64_t queued_writes = 0;
     std::uint64_t queued_ops = 0;
     std::uint64_t accepted_writes = 0;
     std::uint64_t versions = 0;
     std::uint64_t refused_overload = 0;
+    std::uint64_t refused_at_shutdown = 0;
   };
   Counters counters() const;
 

@@ -1,7 +1,8 @@
 #include "host/smt/smt_proof_codec.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <cstring>
-#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "kernels/field/bn254_fr_text.hpp"
@@ -13,6 +14,33 @@ using nlohmann::json;
 
 absl::Status malformed(std::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("malformed proof: ", std::string(why)));
+}
+
+std::string zero_beside_terminal(size_t i) {
+  return absl::StrCat("sibling ", i,
+                      " is 0 beside a leaf or an empty slot, which no tree has (the leaf would "
+                      "have moved up, the empty slots merged)");
+}
+
+// The entries' shape, with its errors as decoding errors.
+absl::StatusOr<MultiProofShape> shape_of(std::span<const MultiProofEntry> entries,
+                                         const ProofLimits& limits) {
+  absl::StatusOr<MultiProofShape> shape = multi_proof_shape(entries, limits);
+  if (!shape.ok()) return malformed(std::string(shape.status().message()));
+  return shape;
+}
+
+// The caps a decoder applies before allocating (multi_proof_shape applies the same).
+size_t max_entries(const ProofLimits& limits) {
+  return std::min<size_t>(limits.max_entries, kMaxMultiProofEntries);
+}
+int max_depth(const ProofLimits& limits) { return std::clamp(limits.max_depth, 0, kMaxDepthLimit); }
+
+absl::Status check_nonzero(const MultiProofShape& shape, std::span<const Fr> siblings) {
+  for (const size_t i : shape.nonzero_siblings) {
+    if (siblings[i].is_zero()) return malformed(zero_beside_terminal(i));
+  }
+  return absl::OkStatus();
 }
 
 constexpr std::uint8_t kFlagExistence = 1;
@@ -119,15 +147,28 @@ class Reader {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<std::vector<Fr>> siblings(size_t count) {
+  // `nonzero`: the siblings a tree never makes 0 (MultiProofShape), checked on the bitmap before
+  // anything is allocated for them.
+  absl::StatusOr<std::vector<Fr>> siblings(size_t count, std::span<const size_t> nonzero) {
     absl::StatusOr<std::string_view> bitmap = take((count + 7) / 8, "sibling bitmap");
     if (!bitmap.ok()) return bitmap.status();
+    auto is_set = [&](size_t i) {
+      return (static_cast<std::uint8_t>((*bitmap)[i / 8]) >> (i % 8)) & 1;
+    };
     if (count % 8 != 0 && (static_cast<std::uint8_t>(bitmap->back()) >> (count % 8)) != 0) {
       return malformed("the sibling bitmap has bits set past the last sibling");
     }
+    for (const size_t i : nonzero) {
+      if (!is_set(i)) return malformed(zero_beside_terminal(i));
+    }
+    size_t stored = 0;
+    for (const char byte : *bitmap) stored += std::popcount(static_cast<std::uint8_t>(byte));
+    if (stored > remaining() / 32) {
+      return truncated(absl::StrCat(stored, " non-zero siblings of 32 bytes"));
+    }
     std::vector<Fr> out(count, Fr::zero());
     for (size_t i = 0; i < count; ++i) {
-      if ((static_cast<std::uint8_t>((*bitmap)[i / 8]) >> (i % 8)) & 1) {
+      if (is_set(i)) {
         absl::StatusOr<Fr> sibling = fr(absl::StrCat("sibling ", i));
         if (!sibling.ok()) return sibling.status();
         if (sibling->is_zero()) {
@@ -185,6 +226,112 @@ absl::Status check_fields(const json& object, std::string_view what,
   return absl::OkStatus();
 }
 
+// One pass before the parser, which would hold any token whole (and twice): no string, and no
+// run of bytes between structural characters (a number, whitespace), longer than
+// kMaxProofJsonToken.
+absl::Status check_json_tokens(std::string_view text) {
+  size_t run = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+        run = 0;
+        continue;
+      }
+    } else if (c == '"') {
+      in_string = true;
+      run = 0;
+      continue;
+    } else if (c == '{' || c == '}' || c == '[' || c == ']' || c == ',' || c == ':') {
+      run = 0;
+      continue;
+    }
+    if (++run > kMaxProofJsonToken) {
+      return malformed(absl::StrCat("the JSON has a string or token of more than ",
+                                    kMaxProofJsonToken, " bytes, more than any proof"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Builds a JSON value from the parser's events, refusing to grow past kMaxProofJsonValues
+// values or kMaxProofJsonDepth levels: the plain DOM parser would first build whatever the text
+// holds (16 bytes and more per value, so `[0,0,...]` costs eight times its size).
+class BoundedJsonBuilder : public nlohmann::json_sax<json> {
+ public:
+  explicit BoundedJsonBuilder(json& root) : root_(root) {}
+  const std::string& error() const { return error_; }
+
+  bool null() override { return add(json(nullptr)) != nullptr; }
+  bool boolean(bool value) override { return add(json(value)) != nullptr; }
+  bool number_integer(number_integer_t value) override { return add(json(value)) != nullptr; }
+  bool number_unsigned(number_unsigned_t value) override { return add(json(value)) != nullptr; }
+  bool number_float(number_float_t value, const string_t&) override {
+    return add(json(value)) != nullptr;
+  }
+  bool string(string_t& value) override { return add(json(std::move(value))) != nullptr; }
+  bool binary(binary_t& value) override { return add(json::binary(std::move(value))) != nullptr; }
+  bool start_object(std::size_t) override { return open(json::object()); }
+  bool key(string_t& name) override {
+    key_ = std::move(name);
+    return true;
+  }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return open(json::array()); }
+  bool end_array() override { return close(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  json* add(json value) {
+    if (++values_ > kMaxProofJsonValues) {
+      error_ = absl::StrCat("the JSON holds more than ", kMaxProofJsonValues,
+                            " values, more than any proof");
+      return nullptr;
+    }
+    if (open_.empty()) {
+      root_ = std::move(value);
+      return &root_;
+    }
+    json& parent = *open_.back();
+    if (parent.is_array()) {
+      parent.push_back(std::move(value));
+      return &parent.back();
+    }
+    json& slot = parent[key_];
+    slot = std::move(value);
+    return &slot;
+  }
+  bool open(json container) {
+    if (open_.size() >= static_cast<size_t>(kMaxProofJsonDepth)) {
+      error_ = absl::StrCat("the JSON nests deeper than ", kMaxProofJsonDepth,
+                            " levels, more than any proof");
+      return false;
+    }
+    json* added = add(std::move(container));
+    if (added == nullptr) return false;
+    // Only the innermost open container grows, so the pointers to the outer ones stay valid.
+    open_.push_back(added);
+    return true;
+  }
+  bool close() {
+    open_.pop_back();
+    return true;
+  }
+
+  json& root_;
+  std::vector<json*> open_;
+  string_t key_;
+  size_t values_ = 0;
+  std::string error_;
+};
+
 // A non-negative JSON integer, whether nlohmann holds it signed (built in memory) or unsigned
 // (parsed from text).
 std::optional<std::uint64_t> json_uint(const json& value) {
@@ -200,7 +347,7 @@ absl::StatusOr<Fr> json_fr(const json& value, std::string_view what) {
   if (!value.is_string()) {
     return malformed(absl::StrCat(std::string(what), " must be a string holding a number"));
   }
-  absl::StatusOr<Fr> parsed = field::parse_fr(value.get<std::string>());
+  absl::StatusOr<Fr> parsed = field::parse_fr(value.get_ref<const std::string&>());
   if (!parsed.ok()) {
     return malformed(absl::StrCat(std::string(what), ": ", std::string(parsed.status().message())));
   }
@@ -302,7 +449,7 @@ absl::Status check_header(const json& object, std::string_view scheme) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<DecodedProof> single_from_json(const json& object) {
+absl::StatusOr<DecodedProof> single_from_json(const json& object, const ProofLimits& limits) {
   if (absl::Status fields =
           check_fields(object, "the proof", {"scheme", "version", "key", "existence", "siblings"},
                        {"root", "value", "aux"});
@@ -319,9 +466,13 @@ absl::StatusOr<DecodedProof> single_from_json(const json& object) {
     return claim;
   }
   absl::StatusOr<std::vector<Fr>> siblings =
-      json_fr_list(object["siblings"], "siblings", kMaxDepthLimit);
+      json_fr_list(object["siblings"], "siblings", static_cast<size_t>(max_depth(limits)));
   if (!siblings.ok()) return siblings.status();
   proof.siblings = std::move(*siblings);
+  const MultiProofEntry entry{proof.key, proof.existence, proof.value, proof.aux, proof.depth()};
+  absl::StatusOr<MultiProofShape> shape = shape_of(std::span(&entry, 1), limits);
+  if (!shape.ok()) return shape.status();
+  if (absl::Status nonzero = check_nonzero(*shape, proof.siblings); !nonzero.ok()) return nonzero;
   absl::StatusOr<std::optional<Fr>> root = json_root(object);
   if (!root.ok()) return root.status();
   decoded.root = *root;
@@ -329,7 +480,7 @@ absl::StatusOr<DecodedProof> single_from_json(const json& object) {
   return decoded;
 }
 
-absl::StatusOr<DecodedProof> multi_from_json(const json& object) {
+absl::StatusOr<DecodedProof> multi_from_json(const json& object, const ProofLimits& limits) {
   if (absl::Status fields = check_fields(object, "the multi-proof",
                                          {"scheme", "version", "entries", "siblings"}, {"root"});
       !fields.ok()) {
@@ -339,11 +490,12 @@ absl::StatusOr<DecodedProof> multi_from_json(const json& object) {
     return header;
   }
   const json& entries = object["entries"];
-  if (!entries.is_array() || entries.empty() || entries.size() > kMaxMultiProofEntries) {
+  if (!entries.is_array() || entries.empty() || entries.size() > max_entries(limits)) {
     return malformed(
-        absl::StrCat("\"entries\" must be an array of 1 to ", kMaxMultiProofEntries, " entries"));
+        absl::StrCat("\"entries\" must be an array of 1 to ", max_entries(limits), " entries"));
   }
   SmtMultiProof proof;
+  proof.entries.reserve(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
     const std::string what = absl::StrCat("entries[", i, "]");
     if (absl::Status fields =
@@ -365,10 +517,22 @@ absl::StatusOr<DecodedProof> multi_from_json(const json& object) {
     entry.depth = static_cast<int>(*depth_value);
     proof.entries.push_back(entry);
   }
-  absl::StatusOr<std::vector<Fr>> siblings =
-      json_fr_list(object["siblings"], "siblings", entries.size() * kMaxDepthLimit);
-  if (!siblings.ok()) return siblings.status();
-  proof.siblings = std::move(*siblings);
+  absl::StatusOr<MultiProofShape> shape = shape_of(proof.entries, limits);
+  if (!shape.ok()) return shape.status();
+  const json& siblings = object["siblings"];
+  if (!siblings.is_array()) return malformed("siblings must be an array");
+  if (siblings.size() < shape->siblings) {
+    return malformed(absl::StrCat("the proof has too few siblings (", siblings.size(),
+                                  "; its entries' paths use ", shape->siblings, ")"));
+  }
+  if (siblings.size() > shape->siblings) {
+    return malformed(absl::StrCat("the proof has ", siblings.size() - shape->siblings,
+                                  " sibling(s) more than its paths use (", shape->siblings, ")"));
+  }
+  absl::StatusOr<std::vector<Fr>> parsed = json_fr_list(siblings, "siblings", shape->siblings);
+  if (!parsed.ok()) return parsed.status();
+  proof.siblings = std::move(*parsed);
+  if (absl::Status nonzero = check_nonzero(*shape, proof.siblings); !nonzero.ok()) return nonzero;
   DecodedProof decoded;
   decoded.format = ProofFormat::kJson;
   absl::StatusOr<std::optional<Fr>> root = json_root(object);
@@ -386,7 +550,7 @@ absl::StatusOr<int> circom_flag(const json& value, std::string_view what) {
   return malformed(absl::StrCat(std::string(what), " must be 0 or 1"));
 }
 
-absl::StatusOr<DecodedProof> circom_from_json(const json& object) {
+absl::StatusOr<DecodedProof> circom_from_json(const json& object, const ProofLimits& limits) {
   if (absl::Status fields = check_fields(
           object, "the circom input",
           {"enabled", "fnc", "root", "siblings", "oldKey", "oldValue", "isOld0", "key", "value"},
@@ -433,6 +597,10 @@ absl::StatusOr<DecodedProof> circom_from_json(const json& object) {
   size_t depth = siblings->size();
   while (depth > 0 && (*siblings)[depth - 1].is_zero()) --depth;
   proof.siblings.assign(siblings->begin(), siblings->begin() + static_cast<long>(depth));
+  const MultiProofEntry entry{proof.key, proof.existence, proof.value, proof.aux, proof.depth()};
+  if (absl::StatusOr<MultiProofShape> shape = shape_of(std::span(&entry, 1), limits); !shape.ok()) {
+    return shape.status();
+  }
 
   DecodedProof decoded;
   decoded.format = ProofFormat::kCircom;
@@ -474,7 +642,7 @@ std::string encode_proof_binary(const SmtProof& proof) {
   return out;
 }
 
-absl::StatusOr<SmtProof> decode_proof_binary(std::string_view bytes) {
+absl::StatusOr<SmtProof> decode_proof_binary(std::string_view bytes, const ProofLimits& limits) {
   Reader reader(bytes);
   if (absl::Status magic = check_magic(reader, kProofMagic, "SMT proof"); !magic.ok()) return magic;
   absl::StatusOr<std::uint8_t> flags = reader.u8("flags");
@@ -489,7 +657,10 @@ absl::StatusOr<SmtProof> decode_proof_binary(std::string_view bytes) {
       !claim.ok()) {
     return claim;
   }
-  absl::StatusOr<std::vector<Fr>> siblings = reader.siblings(*depth);
+  const MultiProofEntry entry{proof.key, proof.existence, proof.value, proof.aux, *depth};
+  absl::StatusOr<MultiProofShape> shape = shape_of(std::span(&entry, 1), limits);
+  if (!shape.ok()) return shape.status();
+  absl::StatusOr<std::vector<Fr>> siblings = reader.siblings(*depth, shape->nonzero_siblings);
   if (!siblings.ok()) return siblings.status();
   proof.siblings = std::move(*siblings);
   if (absl::Status end = reader.finish(); !end.ok()) return end;
@@ -510,7 +681,8 @@ std::string encode_multi_proof_binary(const SmtMultiProof& proof) {
   return out;
 }
 
-absl::StatusOr<SmtMultiProof> decode_multi_proof_binary(std::string_view bytes) {
+absl::StatusOr<SmtMultiProof> decode_multi_proof_binary(std::string_view bytes,
+                                                        const ProofLimits& limits) {
   Reader reader(bytes);
   if (absl::Status magic = check_magic(reader, kMultiProofMagic, "SMT multi-proof"); !magic.ok()) {
     return magic;
@@ -518,7 +690,7 @@ absl::StatusOr<SmtMultiProof> decode_multi_proof_binary(std::string_view bytes) 
   absl::StatusOr<std::uint32_t> count = reader.u32("entry count");
   if (!count.ok()) return count.status();
   // Each entry takes at least 34 bytes, so a count the data cannot hold is refused up front.
-  if (*count == 0 || *count > kMaxMultiProofEntries || *count > reader.remaining() / 34) {
+  if (*count == 0 || *count > max_entries(limits) || *count > reader.remaining() / 34) {
     return malformed(absl::StrCat("entry count ", *count, " is impossible here"));
   }
   SmtMultiProof proof;
@@ -539,13 +711,18 @@ absl::StatusOr<SmtMultiProof> decode_multi_proof_binary(std::string_view bytes) 
       return claim;
     }
   }
+  // Order, shape and caps, from the entries alone: the sibling count they need is known before
+  // the bitmap is read.
+  absl::StatusOr<MultiProofShape> shape = shape_of(proof.entries, limits);
+  if (!shape.ok()) return shape.status();
   absl::StatusOr<std::uint32_t> sibling_count = reader.u32("sibling count");
   if (!sibling_count.ok()) return sibling_count.status();
-  if (*sibling_count > static_cast<std::uint64_t>(*count) * kMaxDepthLimit ||
-      (*sibling_count + 7) / 8 > reader.remaining()) {
-    return malformed(absl::StrCat("sibling count ", *sibling_count, " is impossible here"));
+  if (*sibling_count != shape->siblings) {
+    return malformed(absl::StrCat("sibling count ", *sibling_count,
+                                  " is impossible here: the entries' paths use ", shape->siblings));
   }
-  absl::StatusOr<std::vector<Fr>> siblings = reader.siblings(*sibling_count);
+  absl::StatusOr<std::vector<Fr>> siblings =
+      reader.siblings(*sibling_count, shape->nonzero_siblings);
   if (!siblings.ok()) return siblings.status();
   proof.siblings = std::move(*siblings);
   if (absl::Status end = reader.finish(); !end.ok()) return end;
@@ -606,40 +783,51 @@ absl::StatusOr<nlohmann::json> proof_to_circom(const SmtProof& proof, const Fr& 
               {"value", proof.existence ? dec(proof.value) : "0"}};
 }
 
-absl::StatusOr<DecodedProof> decode_proof_json(const nlohmann::json& object) {
+absl::StatusOr<DecodedProof> decode_proof_json(const nlohmann::json& object,
+                                               const ProofLimits& limits) {
   if (!object.is_object()) return malformed("the proof is not a JSON object");
-  if (object.contains("fnc") || object.contains("enabled")) return circom_from_json(object);
-  if (object.contains("entries")) return multi_from_json(object);
-  return single_from_json(object);
+  if (object.contains("fnc") || object.contains("enabled")) return circom_from_json(object, limits);
+  if (object.contains("entries")) return multi_from_json(object, limits);
+  return single_from_json(object, limits);
 }
 
-absl::StatusOr<DecodedProof> decode_any_proof(std::string_view bytes) {
+absl::StatusOr<nlohmann::json> parse_proof_json(std::string_view text) {
+  if (absl::Status tokens = check_json_tokens(text); !tokens.ok()) return tokens;
+  json value;
+  BoundedJsonBuilder builder(value);
+  if (!json::sax_parse(text, &builder)) {
+    if (!builder.error().empty()) return malformed(builder.error());
+    return malformed("neither an Arbor binary proof nor valid JSON");
+  }
+  return value;
+}
+
+absl::StatusOr<DecodedProof> decode_any_proof(std::string_view bytes, const ProofLimits& limits) {
   if (bytes.size() >= 2 && bytes[0] == kProofMagic[0] && bytes[1] == kProofMagic[1]) {
-    absl::StatusOr<SmtProof> proof = decode_proof_binary(bytes);
+    absl::StatusOr<SmtProof> proof = decode_proof_binary(bytes, limits);
     if (!proof.ok()) return proof.status();
     return DecodedProof{ProofFormat::kBinary, std::move(*proof), std::nullopt, 0};
   }
   if (bytes.size() >= 2 && bytes[0] == kMultiProofMagic[0] && bytes[1] == kMultiProofMagic[1]) {
-    absl::StatusOr<SmtMultiProof> proof = decode_multi_proof_binary(bytes);
+    absl::StatusOr<SmtMultiProof> proof = decode_multi_proof_binary(bytes, limits);
     if (!proof.ok()) return proof.status();
     return DecodedProof{ProofFormat::kBinary, std::move(*proof), std::nullopt, 0};
   }
-  json object = json::parse(bytes, nullptr, /*allow_exceptions=*/false);
-  if (object.is_discarded()) {
-    return malformed("neither an Arbor binary proof nor valid JSON");
-  }
-  return decode_proof_json(object);
+  absl::StatusOr<json> object = parse_proof_json(bytes);
+  if (!object.ok()) return object.status();
+  return decode_proof_json(*object, limits);
 }
 
-absl::Status verify_decoded(const Fr& root, const DecodedProof& decoded) {
+absl::Status verify_decoded(const Fr& root, const DecodedProof& decoded,
+                            const ProofLimits& limits) {
   if (decoded.root && *decoded.root != root) {
     return absl::InvalidArgumentError(
         absl::StrCat("the proof is for root ", hex(*decoded.root), ", not ", hex(root)));
   }
   if (const auto* single = std::get_if<SmtProof>(&decoded.proof)) {
-    return verify_proof(root, *single);
+    return verify_proof(root, *single, limits);
   }
-  return verify_multi_proof(root, std::get<SmtMultiProof>(decoded.proof));
+  return verify_multi_proof(root, std::get<SmtMultiProof>(decoded.proof), limits);
 }
 
 }  // namespace arbor::smt

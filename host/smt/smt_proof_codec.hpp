@@ -2,9 +2,14 @@
 //  - binary: compact, zero siblings replaced by a bitmap;
 //  - JSON: readable, hex field elements;
 //  - circom: the input of circomlib's SMTVerifier(nLevels) circuit (single-key proofs only).
-// Every decoder refuses malformed input, padding and values >= p with INVALID_ARGUMENT.
+// Every decoder refuses malformed input, padding and values >= p with INVALID_ARGUMENT, and so
+// every proof no tree produces that it can tell from the bytes (entries out of path order, shapes
+// a tree cannot have, paths deeper than ProofLimits::max_depth) and every proof over the caps of
+// smt_proof.hpp. Each allocates in proportion to its input, after checking counts against the
+// bytes left, and runs in time linear in it.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,12 +28,21 @@ std::string_view to_string(ProofFormat format);
 inline constexpr char kProofMagic[2] = {'A', 'S'};
 inline constexpr char kMultiProofMagic[2] = {'A', 'M'};
 inline constexpr std::uint8_t kProofCodecVersion = 1;
-inline constexpr std::uint32_t kMaxMultiProofEntries = 1u << 20;
+
+// JSON text is parsed with these bounds (the largest proof under the caps needs about half as
+// many values and 4 levels), so that its memory stays in proportion to the text.
+inline constexpr std::size_t kMaxProofJsonValues = std::size_t{1} << 19;
+inline constexpr int kMaxProofJsonDepth = 8;
+// Longest string, and longest run of other bytes between two of {}[],: (a number, whitespace).
+// The parser holds each token whole, twice, so one 60 MiB string would cost 250 MB and a second.
+inline constexpr std::size_t kMaxProofJsonToken = 4096;
 
 std::string encode_proof_binary(const SmtProof& proof);
-absl::StatusOr<SmtProof> decode_proof_binary(std::string_view bytes);
+absl::StatusOr<SmtProof> decode_proof_binary(std::string_view bytes,
+                                             const ProofLimits& limits = {});
 std::string encode_multi_proof_binary(const SmtMultiProof& proof);
-absl::StatusOr<SmtMultiProof> decode_multi_proof_binary(std::string_view bytes);
+absl::StatusOr<SmtMultiProof> decode_multi_proof_binary(std::string_view bytes,
+                                                        const ProofLimits& limits = {});
 
 // `root`, when given, is written as the root the proof is for.
 nlohmann::json proof_to_json(const SmtProof& proof, const std::optional<Fr>& root);
@@ -45,11 +59,19 @@ struct DecodedProof {
   std::optional<Fr> root;
   int circom_levels = 0;  // circom form: nLevels
 };
-absl::StatusOr<DecodedProof> decode_proof_json(const nlohmann::json& json);
+absl::StatusOr<DecodedProof> decode_proof_json(const nlohmann::json& json,
+                                               const ProofLimits& limits = {});
+// JSON text as a value, within kMaxProofJsonValues, kMaxProofJsonDepth and kMaxProofJsonToken
+// (INVALID_ARGUMENT past them, or when it is not JSON), stopping at the first value over.
+absl::StatusOr<nlohmann::json> parse_proof_json(std::string_view text);
 // Detects the format: the binary magic, else JSON (circom inputs have "fnc" and "enabled").
-absl::StatusOr<DecodedProof> decode_any_proof(std::string_view bytes);
+absl::StatusOr<DecodedProof> decode_any_proof(std::string_view bytes,
+                                              const ProofLimits& limits = {});
 
 // Verifies a decoded proof against `root`: the proof's own claim, and the root it names if any.
-absl::Status verify_decoded(const Fr& root, const DecodedProof& decoded);
+// A service decodes and verifies with the same limits (the tree's max depth when it knows the
+// tree, the RPC's deadline).
+absl::Status verify_decoded(const Fr& root, const DecodedProof& decoded,
+                            const ProofLimits& limits = {});
 
 }  // namespace arbor::smt

@@ -53,11 +53,34 @@ bool looks_like_json_object(std::string_view bytes) {
 }
 
 // A Verkle witness in JSON names one of these at its top level; an SMT proof JSON never does.
+// Only the top-level keys are looked at, by one pass over the bytes that skips strings and
+// tracks nesting: no parse (and no allocation) of what may be 64 MiB of hostile JSON before the
+// scheme's own bounded decoder sees it. Malformed JSON is left to that decoder to refuse.
 bool is_verkle_json(std::string_view bytes) {
   if (!looks_like_json_object(bytes)) return false;
-  const nlohmann::json json = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
-  return json.is_object() && (json.contains("stateDiff") || json.contains("verkleProof") ||
-                              json.contains("executionWitness"));
+  int depth = 0;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    const char c = bytes[i];
+    if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (--depth <= 0) return false;  // the top-level object ended
+    } else if (c == '"') {
+      const std::size_t start = i + 1;
+      for (++i; i < bytes.size() && bytes[i] != '"'; ++i) {
+        if (bytes[i] == '\\') ++i;
+      }
+      if (i >= bytes.size()) return false;
+      if (depth != 1) continue;
+      const std::string_view text = bytes.substr(start, i - start);
+      const std::size_t next = bytes.find_first_not_of(" \t\r\n", i + 1);
+      const bool is_key = next != std::string_view::npos && bytes[next] == ':';
+      if (is_key && (text == "stateDiff" || text == "verkleProof" || text == "executionWitness")) {
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 bool recognizes_smt(std::string_view proof) {
@@ -70,14 +93,17 @@ bool recognizes_smt(std::string_view proof) {
 
 absl::StatusOr<VerifyOutcome> verify_smt(std::string_view proof,
                                          std::optional<std::string_view> root_bytes,
-                                         host::ComputeBackend& /*backend*/) {
+                                         host::ComputeBackend& /*backend*/,
+                                         const VerifyOptions& options) {
+  smt::ProofLimits limits;
+  limits.deadline = options.deadline;
   std::optional<smt::Fr> root;
   if (root_bytes) {
     absl::StatusOr<smt::Fr> given = smt::wire_fr(*root_bytes, "root");
     if (!given.ok()) return given.status();
     root = *given;
   }
-  absl::StatusOr<smt::DecodedProof> decoded = smt::decode_any_proof(proof);
+  absl::StatusOr<smt::DecodedProof> decoded = smt::decode_any_proof(proof, limits);
   if (!decoded.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("proof: ", std::string(decoded.status().message())));
@@ -90,7 +116,9 @@ absl::StatusOr<VerifyOutcome> verify_smt(std::string_view proof,
         "root: required, because a binary proof does not name the root it belongs to");
   }
   outcome.root = smt::fr_bytes(*root);
-  if (absl::Status verdict = smt::verify_decoded(*root, *decoded); !verdict.ok()) {
+  if (absl::Status verdict = smt::verify_decoded(*root, *decoded, limits); !verdict.ok()) {
+    // Only a proof that does not hold is a verdict; running out of time is an error.
+    if (verdict.code() != absl::StatusCode::kInvalidArgument) return verdict;
     outcome.reason = std::string(verdict.message());
   } else {
     outcome.valid = true;
@@ -138,9 +166,12 @@ bool recognizes_verkle(std::string_view proof) {
          is_verkle_json(proof);
 }
 
+// The deadline is not consulted: a witness's verification cost is linear in its size, which its
+// decoder bounds (verkle_witness.hpp).
 absl::StatusOr<VerifyOutcome> verify_verkle(std::string_view proof,
                                             std::optional<std::string_view> root_bytes,
-                                            host::ComputeBackend& backend) {
+                                            host::ComputeBackend& backend,
+                                            const VerifyOptions& /*options*/) {
   if (!root_bytes) {
     return absl::InvalidArgumentError(
         "root: required, because a Verkle witness does not carry the pre-state root");
@@ -208,10 +239,11 @@ std::string scheme_names() {
 
 absl::StatusOr<VerifyOutcome> verify_any(std::string_view proof,
                                          std::optional<std::string_view> root,
-                                         host::ComputeBackend& backend) {
+                                         host::ComputeBackend& backend,
+                                         const VerifyOptions& options) {
   if (proof.empty()) return absl::InvalidArgumentError("proof: empty");
   for (const Scheme& scheme : kSchemes) {
-    if (scheme.recognizes(proof)) return scheme.verify(proof, root, backend);
+    if (scheme.recognizes(proof)) return scheme.verify(proof, root, backend, options);
   }
   return absl::InvalidArgumentError(
       "proof: not an encoding of any scheme (smt binary \"AS\"/\"AM\", smt JSON or circom input, "

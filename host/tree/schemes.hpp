@@ -3,6 +3,7 @@
 // (schemes.cpp); the engine, the service and the CLI find schemes only through it.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <span>
@@ -21,6 +22,12 @@ struct VerifyOutcome {
   std::string reason;  // why not, when invalid
   std::string root;    // the root the proof leads to (wire form), when it could tell
   std::string format;  // the encoding that was read, e.g. "smt-json", "verkle-witness-binary"
+};
+
+// Bounds on one stateless verification beyond the scheme's own caps (an RPC's deadline).
+struct VerifyOptions {
+  // Past it, verification stops with DEADLINE_EXCEEDED (an error, not a verdict).
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 struct Scheme {
@@ -42,7 +49,8 @@ struct Scheme {
   // is valid=false with the reason.
   absl::StatusOr<VerifyOutcome> (*verify)(std::string_view proof,
                                           std::optional<std::string_view> root,
-                                          host::ComputeBackend& backend);
+                                          host::ComputeBackend& backend,
+                                          const VerifyOptions& options);
   // Builds what the scheme's first write or proof would otherwise build on its way (verkle: the
   // CRS tables, ~0.7 s), so that a service can pay it before it says it is serving.
   void (*warm_up)(host::ComputeBackend& backend);
@@ -57,6 +65,7 @@ std::string scheme_names();
 // Verifies with the first scheme that recognizes the proof; INVALID_ARGUMENT when none does.
 absl::StatusOr<VerifyOutcome> verify_any(std::string_view proof,
                                          std::optional<std::string_view> root,
-                                         host::ComputeBackend& backend);
+                                         host::ComputeBackend& backend,
+                                         const VerifyOptions& options = {});
 
 }  // namespace arbor::tree

@@ -45,31 +45,31 @@ int hex_digit_value(char c) {
 
 absl::StatusOr<Fr> parse_fr(std::string_view text) {
   if (text.empty()) return absl::InvalidArgumentError("empty number");
-  Limbs value{};
   const bool is_hex = text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
-  if (is_hex) {
-    const std::string_view digits = text.substr(2);
-    if (digits.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("'", shorten(text), "' has no hex digits"));
+  const std::string_view digits = is_hex ? text.substr(2) : text;
+  if (digits.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("'", shorten(text), "' has no hex digits"));
+  }
+  // Every character is checked before any arithmetic: text with garbage anywhere is not a
+  // number (INVALID_ARGUMENT), however long; only a well-formed one can be too large.
+  for (char c : digits) {
+    if (is_hex ? hex_digit_value(c) < 0 : (c < '0' || c > '9')) {
+      return absl::InvalidArgumentError(
+          is_hex ? absl::StrCat("'", shorten(text), "' is not a hexadecimal number")
+                 : absl::StrCat("'", shorten(text),
+                                "' is not a number (expected decimal or 0x-prefixed hex)"));
     }
-    for (char c : digits) {
-      const int d = hex_digit_value(c);
-      if (d < 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("'", shorten(text), "' is not a hexadecimal number"));
-      }
-      if (!multiply_add(value, 16, static_cast<std::uint64_t>(d))) return out_of_range(text);
-    }
-  } else {
-    for (char c : text) {
-      if (c < '0' || c > '9') {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "'", shorten(text), "' is not a number (expected decimal or 0x-prefixed hex)"));
-      }
-      if (!multiply_add(value, 10, static_cast<std::uint64_t>(c - '0'))) {
-        return out_of_range(text);
-      }
-    }
+  }
+  // Leading zeros aside, a number with more digits than p has is not below p (p has 77 decimal
+  // and 64 hex digits), so at most that many are multiplied in: linear in the text's length.
+  const std::size_t first = digits.find_first_not_of('0');
+  const std::string_view significant =
+      first == std::string_view::npos ? std::string_view() : digits.substr(first);
+  if (significant.size() > (is_hex ? 64u : 77u)) return out_of_range(text);
+  Limbs value{};
+  for (char c : significant) {
+    const auto d = static_cast<std::uint64_t>(is_hex ? hex_digit_value(c) : c - '0');
+    if (!multiply_add(value, is_hex ? 16 : 10, d)) return out_of_range(text);
   }
   if (!less_than_modulus(value)) return out_of_range(text);
   const std::uint64_t limbs[4] = {value[0], value[1], value[2], value[3]};

@@ -12,7 +12,10 @@
 
 namespace arbor::field {
 
-// Parses a decimal ("123") or 0x-prefixed hexadecimal ("0x7b") non-negative integer < p.
+// Parses a decimal ("123") or 0x-prefixed hexadecimal ("0x7b") non-negative integer < p, with
+// any number of leading zeros. INVALID_ARGUMENT when the text is not such a number (a character
+// other than a digit anywhere, whatever its length); OUT_OF_RANGE when it is one, but >= p. Time
+// is linear in the length.
 absl::StatusOr<Fr> parse_fr(std::string_view text);
 
 // "0x" followed by exactly 64 lowercase hex digits (big-endian, zero-padded).

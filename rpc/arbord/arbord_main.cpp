@@ -1,10 +1,12 @@
 // `arbord`: the Arbor service. gRPC (arbor.v1, grpc.health.v1, reflection) on one port,
 // Prometheus metrics and /healthz over HTTP on another, an embedded RocksDB store under --data.
 //
-// Start-up order: the gRPC port opens first with health NOT_SERVING, so orchestrators see the
-// process while a large store opens; then the engine opens and health turns SERVING. SIGTERM or
-// SIGINT: health NOT_SERVING, no new RPCs, in-flight RPCs (and every accepted write) finish
-// within shutdown_grace_ms, then the store is closed cleanly.
+// Start-up order: the ports open first with health NOT_SERVING, so orchestrators see the process
+// while a large store opens; then the engine opens, health turns SERVING, and only then the one
+// "listening" line goes to stdout (scripts may send RPCs once they have read it). SIGTERM or
+// SIGINT: health NOT_SERVING while RPCs are still served for shutdown_drain_ms; then no new RPCs;
+// writes still queued shortly before shutdown_grace_ms (counted from the signal) are answered
+// UNAVAILABLE without being applied; then the store is closed cleanly.
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -12,9 +14,12 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -23,6 +28,7 @@
 #include "host/service/engine.hpp"
 #include "host/service/service_config.hpp"
 #include "rpc/server/arbor_service.hpp"
+#include "rpc/server/request_guard.hpp"
 #include "rpc/server/server_metrics.hpp"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
@@ -136,6 +142,12 @@ class MetricsEndpoint {
       host = host.substr(1, host.size() - 2);
     }
     const int wanted = std::stoi(address.substr(colon + 1));
+    // httplib's default options include SO_REUSEPORT, which would let a second arbord bind this
+    // port too and take half the scrapes; SO_REUSEADDR alone still refuses a port in use.
+    server_.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
     server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
       response.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
     });
@@ -152,7 +164,9 @@ class MetricsEndpoint {
       port = wanted;
     }
     if (port <= 0) {
-      return absl::UnavailableError(absl::StrCat("cannot listen on ", address, " for metrics"));
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on ", address,
+          " for metrics: the port is in use (another arbord?) or the address is not local"));
     }
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     return port;
@@ -204,13 +218,23 @@ int serve(const ServiceConfig& config) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int grpc_port = 0;
+  // gRPC sets SO_REUSEPORT by default: a second server on the same port would then share its
+  // clients, each served from a different store. Off, a port in use fails start-up.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(config.listen, *credentials, &grpc_port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
   builder.RegisterService(&service);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(arbor::rpc::make_undecodable_request_interceptor_factory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  arbor::rpc::install_protobuf_log_limiter();
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || grpc_port == 0) {
-    spdlog::critical("cannot listen on {} for gRPC (address in use or not local?)", config.listen);
+    spdlog::critical(
+        "cannot listen on {} for gRPC: the port is in use (another arbord?) or the address is "
+        "not local",
+        config.listen);
     return kExitFailure;
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
@@ -236,10 +260,8 @@ int serve(const ServiceConfig& config) {
         absl::StrCat("http://", config.metrics_listen.substr(0, config.metrics_listen.rfind(':')),
                      ":", metrics_port, "/metrics");
   }
-  // One line on stdout, for people and for scripts that started us on port 0.
-  std::cout << "arbord: listening on " << grpc_address << " (gRPC"
-            << (config.tls.enabled() ? ", TLS" : "") << "), metrics " << metrics_address
-            << ", data " << config.engine.data_dir.string() << std::endl;
+  spdlog::info("gRPC on {}, metrics {}: opening the store in {} (NOT_SERVING until it is open)",
+               grpc_address, metrics_address, config.engine.data_dir.string());
 
   absl::StatusOr<std::unique_ptr<arbor::service::Engine>> engine =
       arbor::service::Engine::open(config.engine, (*metrics)->engine_observer());
@@ -257,19 +279,53 @@ int serve(const ServiceConfig& config) {
   state = 1;
   spdlog::info("serving: backend {}, sync {}", (*engine)->backend().description(),
                std::string(arbor::storage::to_string(config.engine.store.sync)));
+  // One line on stdout once RPCs are served, for people and for scripts that started us on port 0.
+  std::cout << "arbord: listening on " << grpc_address << " (gRPC"
+            << (config.tls.enabled() ? ", TLS" : "") << "), metrics " << metrics_address
+            << ", data " << config.engine.data_dir.string() << std::endl;
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  spdlog::info("{}: shutting down (in-flight RPCs get {} ms)",
-               signal_number == SIGTERM ? "SIGTERM" : "SIGINT", config.shutdown_grace_ms);
+  const auto stopping_since = std::chrono::steady_clock::now();
+  const auto grace_ends = stopping_since + std::chrono::milliseconds(config.shutdown_grace_ms);
+  spdlog::info("{}: NOT_SERVING; draining for {} ms, then in-flight RPCs get the rest of {} ms",
+               signal_number == SIGTERM ? "SIGTERM" : "SIGINT", config.shutdown_drain_ms,
+               config.shutdown_grace_ms);
   state = 2;
   health->SetServingStatus(false);
   health->SetServingStatus("arbor.v1.Arbor", false);
-  const auto stopping_since = std::chrono::steady_clock::now();
+  // The drain: RPCs are still served while load balancers see NOT_SERVING. A second signal ends
+  // it early.
+  const timespec drain{static_cast<time_t>(config.shutdown_drain_ms / 1000),
+                       static_cast<long>(config.shutdown_drain_ms % 1000) * 1'000'000};
+  if (sigtimedwait(&signals, nullptr, &drain) > 0) spdlog::info("second signal: drain cut short");
   service.begin_shutdown();
+  // Shortly before the grace ends, writes that are still queued are refused (UNAVAILABLE, not
+  // applied) so that their RPCs end with an answer instead of holding shutdown past the grace.
+  // A version being applied finishes: its writes are answered as usual.
+  std::mutex refuse_mutex;
+  std::condition_variable refuse_wake;
+  bool rpcs_done = false;
+  std::thread refuse_late_writes([&] {
+    const auto margin = std::min<std::chrono::milliseconds>(
+        std::chrono::milliseconds(1000), std::chrono::milliseconds(config.shutdown_grace_ms / 10));
+    std::unique_lock lock(refuse_mutex);
+    if (refuse_wake.wait_until(lock, grace_ends - margin, [&] { return rpcs_done; })) return;
+    lock.unlock();
+    const std::uint64_t refused = (*engine)->refuse_queued_writes();
+    spdlog::warn("shutdown grace nearly over: {} queued writes answered UNAVAILABLE, not applied",
+                 refused);
+  });
   server->Shutdown(std::chrono::system_clock::now() +
-                   std::chrono::milliseconds(config.shutdown_grace_ms));
+                   std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                       grace_ends - std::chrono::steady_clock::now()));
   server->Wait();
+  {
+    std::lock_guard lock(refuse_mutex);
+    rpcs_done = true;
+  }
+  refuse_wake.notify_all();
+  refuse_late_writes.join();
   spdlog::info("gRPC stopped after {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
                                                std::chrono::steady_clock::now() - stopping_since)
                                                .count());

@@ -481,7 +481,15 @@ grpc::Status ArborService::Verify(grpc::ServerContext* context, const v1::Verify
     if (!engine.ok()) return engine.status();
     std::optional<std::string_view> root;
     if (!request->root().empty()) root = request->root();
-    absl::StatusOr<tree::VerifyOutcome> verdict = (*engine)->verify(request->proof(), root);
+    // The client's deadline bounds the work (a proof's caps bound it anyway, host/smt/README.md).
+    tree::VerifyOptions options;
+    const auto deadline = context->deadline();
+    if (deadline != std::chrono::system_clock::time_point::max()) {
+      options.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                            deadline - std::chrono::system_clock::now());
+    }
+    absl::StatusOr<tree::VerifyOutcome> verdict =
+        (*engine)->verify(request->proof(), root, options);
     if (!verdict.ok()) return verdict.status();
     response->set_valid(verdict->valid);
     response->set_reason(verdict->reason);

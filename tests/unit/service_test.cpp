@@ -131,6 +131,51 @@ TEST(ServiceConfigTest, RefusesWhatItDoesNotUnderstand) {
             absl::StatusCode::kNotFound);
 }
 
+// Bytes toml11 (Debian 3.7.1) must never see: invalid UTF-8 in a literal string (it reads past
+// its buffer), nesting and dotted keys deep enough to overflow its recursion, control characters,
+// and files past the size limit. Each is refused before parsing, with the line; legitimate uses of
+// the same characters (strings holding brackets, dots and '#', nested arrays of two levels) pass.
+TEST(ServiceConfigTest, RefusesHostileBytesBeforeParsing) {
+  auto refused = [](const std::string& toml, const std::string& message_has) {
+    auto config = parse_service_config(toml, "hostile.toml");
+    ASSERT_FALSE(config.ok()) << message_has;
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(std::string(config.status().message()).find(message_has), std::string::npos)
+        << config.status().message();
+  };
+  refused("log_level = 'inf\xc3'\n", "invalid UTF-8");
+  refused("log_level = 'info'\nlisten = '\xed\xa0\x80'\n", "(line 2): invalid UTF-8");
+  refused("data = '\xc0\xaf'", "invalid UTF-8");          // overlong '/'
+  refused("data = '\xf4\x90\x80\x80'", "invalid UTF-8");  // above U+10FFFF
+  refused("data = \"a\x01z\"", "control character");
+  refused(std::string("data = \"a\0b\"", 11), "control character");
+  refused("x = " + std::string(100'000, '[') + std::string(100'000, ']'), "larger than");
+  refused("x = " + std::string(5'000, '[') + std::string(5'000, ']'), "nested more than 16");
+  std::string tables = "x = ";
+  for (int i = 0; i < 2'000; ++i) tables += "{a=";
+  refused(tables + "1" + std::string(2'000, '}'), "nested more than 16");
+  std::string dotted = "a";
+  for (int i = 0; i < 10'000; ++i) dotted += ".a";
+  refused(dotted + " = 1", "dots on one line");
+  refused("[" + dotted + "]\nx = 1", "dots on one line");
+  refused("data = 'unterminated\nlisten = 'x'", "unterminated string");
+
+  // The same characters where TOML allows them still reach toml11 and the key checks.
+  auto config = parse_service_config(
+      "# [[[[[[[[[[[[[[[[[[[[ . . . . . . . . \xc3\xa9\n"
+      "data = \"/tmp/d[1]{2}.x.y#z\"\n"
+      "log_level = '''warn'''\n"
+      "[auth]\nwrite_tokens = [\"a.b.c\", 'd]e']\n",
+      "fine.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->engine.data_dir, "/tmp/d[1]{2}.x.y#z");
+  EXPECT_EQ(config->log_level, "warn");
+  EXPECT_EQ(config->auth.write_tokens, (std::vector<std::string>{"a.b.c", "d]e"}));
+
+  // A file is read only up to the limit (no reading /dev/zero forever).
+  EXPECT_EQ(load_service_config("/dev/zero").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 class BatcherTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -473,9 +473,11 @@ TEST_F(SmtProofCodecTest, EmptyTreeNonInclusion) {
     ASSERT_TRUE(decoded.ok()) << decoded.status();
     EXPECT_TRUE(verify_decoded(Fr::zero(), *decoded).ok());
 
-    SmtProof padded = proof;
+    SmtProof padded = proof;  // no tree has an empty slot beside an empty subtree
     padded.siblings.push_back(Fr::zero());
-    EXPECT_TRUE(IsInvalid(verify_proof(Fr::zero(), padded), "leads to root"));
+    EXPECT_TRUE(IsInvalid(verify_proof(Fr::zero(), padded), "is 0 beside a leaf or an empty slot"));
+    EXPECT_TRUE(IsInvalid(decode_proof_binary(encode_proof_binary(padded)).status(),
+                          "is 0 beside a leaf or an empty slot"));
     SmtProof present = proof;
     present.existence = true;
     EXPECT_TRUE(IsInvalid(verify_proof(Fr::zero(), present), "leads to root"));
@@ -639,7 +641,7 @@ TEST(SmtProofBinary, SiblingBitmap) {
 
 // 32-byte slots holding p, p + 1 or 2^256 - 1 are refused, naming the slot; p - 1 is fine.
 TEST(SmtProofBinary, FieldElementsAtOrAboveModulus) {
-  const SmtProof inclusion{small(7), true, small(8), std::nullopt, {small(9), Fr::zero()}};
+  const SmtProof inclusion{small(7), true, small(8), std::nullopt, {small(9), small(10)}};
   const SmtProof at_leaf{small(7), false, Fr::zero(), Leaf{small(15), small(16)}, {small(9)}};
   struct Slot {
     const SmtProof* proof;
@@ -958,14 +960,18 @@ TEST(SmtProofJson, NotAProof) {
   for (const std::string& text :
        {std::string(), std::string("{"), std::string("{\"scheme\":"), std::string("A"),
         std::string("\xff\xfe\x00", 3), std::string("{\"a\":1}}"), std::string("nul"),
-        std::string(100000, '['), std::string(100000, '{')}) {
+        std::string(100000, '{')}) {
     EXPECT_TRUE(
         IsInvalid(decode_any_proof(text).status(), "neither an Arbor binary proof nor valid JSON"))
         << text.substr(0, 20);
   }
-  // Deep but valid nesting is not an object either.
+  // Nesting stops at kMaxProofJsonDepth, valid or not.
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
-  EXPECT_TRUE(IsInvalid(decode_any_proof(deep).status(), "not a JSON object"));
+  EXPECT_TRUE(IsInvalid(decode_any_proof(deep).status(), "nests deeper than 8 levels"));
+  EXPECT_TRUE(
+      IsInvalid(decode_any_proof(std::string(100000, '[')).status(), "nests deeper than 8 levels"));
+  const std::string shallow = std::string(8, '[') + std::string(8, ']');
+  EXPECT_TRUE(IsInvalid(decode_any_proof(shallow).status(), "not a JSON object"));
 }
 
 TEST_F(SmtProofCodecTest, JsonMultiRejectsBadFields) {
@@ -1030,18 +1036,24 @@ TEST_F(SmtProofCodecTest, JsonMultiRejectsBadFields) {
   for (size_t i = 0; i <= multi.entries.size() * kMaxDepthLimit; ++i) {
     bad["siblings"].push_back("0x1");
   }
-  EXPECT_TRUE(IsInvalid(json_status(bad), "at most"));
+  EXPECT_TRUE(IsInvalid(json_status(bad), "sibling(s) more than its paths use"));
 
-  // Well-formed JSON whose claims do not hold together: decoding succeeds, verification fails.
+  // JSON whose claims do not hold together: refused by the decoder (order, shape, sibling
+  // count) or by the verifier (everything else), always as INVALID_ARGUMENT.
   auto verify_json = [&](const json& value) {
     auto decoded = decode_json_both(value);
-    EXPECT_TRUE(decoded.ok()) << decoded.status();
+    if (!decoded.ok()) {
+      EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument) << decoded.status();
+    }
     return decoded.ok() ? verify_decoded(root_, *decoded) : decoded.status();
   };
   ASSERT_TRUE(verify_json(good).ok());
   bad = good;  // a key twice
-  bad["entries"].push_back(good["entries"][1]);
+  bad["entries"].insert(bad["entries"].begin() + 2, good["entries"][1]);
   EXPECT_TRUE(IsInvalid(verify_json(bad), "appears twice"));
+  bad = good;  // out of path order
+  std::swap(bad["entries"][0], bad["entries"][1]);
+  EXPECT_TRUE(IsInvalid(verify_json(bad), "not in path order"));
   bad = good;
   bad["siblings"].erase(bad["siblings"].size() - 1);
   EXPECT_TRUE(IsInvalid(verify_json(bad), "too few siblings"));
