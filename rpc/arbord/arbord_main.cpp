@@ -184,6 +184,35 @@ class MetricsEndpoint {
   std::thread thread_;
 };
 
+// Stops the server's RPCs by `grace_ends`. At `grace_ends - margin`, writes that are still queued
+// are refused (UNAVAILABLE, not applied) so that their RPCs end with an answer instead of holding
+// shutdown past the grace; a version being applied finishes and its writes are answered as usual.
+void stop_rpcs_within_grace(grpc::Server& server, arbor::service::Engine& engine,
+                            std::chrono::steady_clock::time_point grace_ends,
+                            std::chrono::milliseconds margin) {
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool rpcs_done = false;
+  std::thread refuse_late_writes([&] {
+    std::unique_lock lock(mutex);
+    if (wake.wait_until(lock, grace_ends - margin, [&] { return rpcs_done; })) return;
+    lock.unlock();
+    const std::uint64_t refused = engine.refuse_queued_writes();
+    spdlog::warn("shutdown grace nearly over: {} queued writes answered UNAVAILABLE, not applied",
+                 refused);
+  });
+  server.Shutdown(std::chrono::system_clock::now() +
+                  std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                      grace_ends - std::chrono::steady_clock::now()));
+  server.Wait();
+  {
+    std::lock_guard lock(mutex);
+    rpcs_done = true;
+  }
+  wake.notify_all();
+  refuse_late_writes.join();
+}
+
 int serve(const ServiceConfig& config) {
   // Signals go to one waiting thread, never to a thread inside gRPC or RocksDB.
   sigset_t signals;
@@ -300,32 +329,10 @@ int serve(const ServiceConfig& config) {
                        static_cast<long>(config.shutdown_drain_ms % 1000) * 1'000'000};
   if (sigtimedwait(&signals, nullptr, &drain) > 0) spdlog::info("second signal: drain cut short");
   service.begin_shutdown();
-  // Shortly before the grace ends, writes that are still queued are refused (UNAVAILABLE, not
-  // applied) so that their RPCs end with an answer instead of holding shutdown past the grace.
-  // A version being applied finishes: its writes are answered as usual.
-  std::mutex refuse_mutex;
-  std::condition_variable refuse_wake;
-  bool rpcs_done = false;
-  std::thread refuse_late_writes([&] {
-    const auto margin = std::min<std::chrono::milliseconds>(
-        std::chrono::milliseconds(1000), std::chrono::milliseconds(config.shutdown_grace_ms / 10));
-    std::unique_lock lock(refuse_mutex);
-    if (refuse_wake.wait_until(lock, grace_ends - margin, [&] { return rpcs_done; })) return;
-    lock.unlock();
-    const std::uint64_t refused = (*engine)->refuse_queued_writes();
-    spdlog::warn("shutdown grace nearly over: {} queued writes answered UNAVAILABLE, not applied",
-                 refused);
-  });
-  server->Shutdown(std::chrono::system_clock::now() +
-                   std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                       grace_ends - std::chrono::steady_clock::now()));
-  server->Wait();
-  {
-    std::lock_guard lock(refuse_mutex);
-    rpcs_done = true;
-  }
-  refuse_wake.notify_all();
-  refuse_late_writes.join();
+  stop_rpcs_within_grace(*server, **engine, grace_ends,
+                         std::min<std::chrono::milliseconds>(
+                             std::chrono::milliseconds(1000),
+                             std::chrono::milliseconds(config.shutdown_grace_ms / 10)));
   spdlog::info("gRPC stopped after {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
                                                std::chrono::steady_clock::now() - stopping_since)
                                                .count());
