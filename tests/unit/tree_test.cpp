@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <map>
 
 #include "host/smt/smt_records.hpp"
@@ -242,6 +244,19 @@ TEST(SchemesTest, RegistryAndDetection) {
   EXPECT_FALSE(smt.recognizes(R"({"stateDiff":[],"verkleProof":{}})"));
   EXPECT_TRUE(verkle.recognizes(R"({"stateDiff":[],"verkleProof":{}})"));
   EXPECT_TRUE(verkle.recognizes("AVW1..."));
+  // Detection reads only the top-level keys: a key nested deeper, or inside a string, does not
+  // make a Verkle witness, and 32 MiB of hostile JSON is refused by the SMT decoder's bounds
+  // without a whole-text parse (INVALID_ARGUMENT, not minutes and gigabytes).
+  EXPECT_FALSE(verkle.recognizes(R"({"a":{"stateDiff":[]},"b":"\"verkleProof\":"})"));
+  EXPECT_TRUE(verkle.recognizes(R"({"a":"x\\","executionWitness" : {}})"));
+  std::string hostile = R"({"entries":[)";
+  for (int i = 0; i < (16 << 20); ++i) hostile += "0,";
+  hostile += "0]}";
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(verify_any(hostile, std::nullopt, *backend).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  std::printf("32 MiB hostile JSON refused in %.2f s\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   // A Verkle witness needs its root; a root that is not a point is refused as the root.
   EXPECT_NE(std::string(verify_any("AVW1", std::nullopt, *backend).status().message()).find("root"),
             std::string::npos);
