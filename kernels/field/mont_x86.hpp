@@ -419,8 +419,9 @@ __attribute__((always_inline)) inline MontField<P> dot_adx(const MontField<P>* a
     const Wide term = mul_wide_adx(a[k], b[k]);
     unsigned char carry = 0;
     for (int w = 0; w < 8; ++w) {
-      carry = _addcarry_u64(carry, acc.limb[w], term.limb[w],
-                            reinterpret_cast<unsigned long long*>(&acc.limb[w]));
+      unsigned long long sum;  // the intrinsic's type; std::uint64_t is unsigned long
+      carry = _addcarry_u64(carry, acc.limb[w], term.limb[w], &sum);
+      acc.limb[w] = sum;
     }
   }
   return redc_wide_adx<P>(acc);
