@@ -10,7 +10,10 @@ namespace {
 
 constexpr std::string_view kFormatMagic = "arbor-store";
 constexpr uint8_t kTreeRecordLayout = 1;
+// Layout 3 is layout 2 followed by the idempotent writes; a version without any keeps layout 2,
+// so stores that never use idempotency keys stay readable by older builds.
 constexpr uint8_t kVersionRecordLayout = 2;
+constexpr uint8_t kVersionRecordLayoutWithWrites = 3;
 
 // Reads the fields of an encoded record, remembering the first shortfall.
 class FieldReader {
@@ -41,6 +44,12 @@ class FieldReader {
     if (!take(length)) return {};
     return std::string(last_);
   }
+  // `count` bytes as they are.
+  std::string raw(size_t count) {
+    if (!take(count)) return {};
+    return std::string(last_);
+  }
+  size_t remaining() const { return ok_ ? rest_.size() : 0; }
   bool finished_cleanly() const { return ok_ && rest_.empty(); }
 
  private:
@@ -221,7 +230,9 @@ absl::StatusOr<TreeRecord> decode_tree_record(std::string_view bytes) {
 
 std::string encode_version_record(const VersionRecord& record) {
   std::string out;
-  out.push_back(static_cast<char>(kVersionRecordLayout));
+  const bool with_writes = !record.idempotent_writes.empty();
+  out.push_back(
+      static_cast<char>(with_writes ? kVersionRecordLayoutWithWrites : kVersionRecordLayout));
   append_u64(out, record.version);
   append_bytes(out, record.root);
   append_bytes(out, record.root_node_key);
@@ -229,6 +240,10 @@ std::string encode_version_record(const VersionRecord& record) {
   append_u64(out, static_cast<uint64_t>(record.committed_unix_ms));
   append_u64(out, record.record_count);
   append_u64(out, record.entry_count);
+  if (with_writes) {
+    append_u32(out, static_cast<uint32_t>(record.idempotent_writes.size()));
+    for (const std::string& identity : record.idempotent_writes) out.append(identity);
+  }
   return out;
 }
 
@@ -243,7 +258,20 @@ absl::StatusOr<VersionRecord> decode_version_record(std::string_view bytes) {
   record.committed_unix_ms = static_cast<int64_t>(reader.u64());
   record.record_count = reader.u64();
   record.entry_count = reader.u64();
-  if (!reader.finished_cleanly() || layout != kVersionRecordLayout) {
+  if (layout == kVersionRecordLayoutWithWrites) {
+    const uint32_t count = reader.u32();
+    // The count is checked against the bytes present before anything is allocated.
+    if (count == 0 || reader.remaining() != static_cast<uint64_t>(count) * kWriteIdentityBytes) {
+      return absl::DataLossError(
+          absl::StrCat("version record of ", bytes.size(), " bytes is corrupt"));
+    }
+    record.idempotent_writes.reserve(count);
+    for (uint32_t i = 0; i < count; ++i) {
+      record.idempotent_writes.push_back(reader.raw(kWriteIdentityBytes));
+    }
+  }
+  if (!reader.finished_cleanly() ||
+      (layout != kVersionRecordLayout && layout != kVersionRecordLayoutWithWrites)) {
     return absl::DataLossError(
         absl::StrCat("version record of ", bytes.size(), " bytes is corrupt"));
   }

@@ -1175,6 +1175,13 @@ absl::StatusOr<VersionRecord> Store::commit(std::string_view name, const CommitR
                                                    request.root_node_key.size(),
                                                    " bytes, expected ", info.node_key_bytes));
   }
+  for (const std::string& identity : request.idempotent_writes) {
+    if (identity.size() != kWriteIdentityBytes) {
+      return absl::InvalidArgumentError(absl::StrCat("an idempotent write's identity has ",
+                                                     identity.size(), " bytes, expected ",
+                                                     kWriteIdentityBytes));
+    }
+  }
   const auto& mutations = request.writes.mutations();
   for (size_t i = 0; i < mutations.size(); ++i) {
     const auto& mutation = mutations[i];
@@ -1260,6 +1267,7 @@ absl::StatusOr<VersionRecord> Store::commit(std::string_view name, const CommitR
   record.committed_unix_ms = now_unix_ms();
   record.record_count = records;
   record.entry_count = request.entry_count;
+  record.idempotent_writes = request.idempotent_writes;
   batch.Put(core_->family(kRootsFamily), codec::root_key(ns, version),
             codec::encode_version_record(record));
 

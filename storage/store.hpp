@@ -37,6 +37,8 @@ inline constexpr uint32_t kMaxKeyBytes = 256;
 inline constexpr size_t kMaxRecordBytes = 16u << 20;
 inline constexpr size_t kMaxRootBytes = 1024;
 inline constexpr size_t kMaxLabelBytes = 1024;
+// One idempotent write's identity in a version record: a key hash and a request digest.
+inline constexpr size_t kWriteIdentityBytes = 32;
 inline constexpr size_t kMaxParamsBytes = 64u << 10;
 
 struct TreeSpec {
@@ -73,6 +75,9 @@ struct VersionRecord {
   int64_t committed_unix_ms = 0;
   uint64_t record_count = 0;  // records this commit wrote (puts and erasures)
   uint64_t entry_count = 0;   // the tree's number of keys at this version, as its writer counted
+  // The writes with an idempotency key that this version applied (host/service/idempotency.hpp),
+  // kWriteIdentityBytes each; empty for most versions.
+  std::vector<std::string> idempotent_writes;
 };
 
 // The records of one commit. A key written twice keeps its last write.
@@ -103,6 +108,7 @@ struct CommitRequest {
   std::string root_node_key;
   std::string label;
   uint64_t entry_count = 0;  // stored in the version record: the tree's size after this commit
+  std::vector<std::string> idempotent_writes;  // stored in the version record as given
   WriteSet writes;
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_set>
 
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
@@ -154,6 +155,33 @@ std::shared_ptr<Engine::OpenTree> Engine::serve(std::unique_ptr<tree::Tree> tree
   return open;
 }
 
+absl::Status Engine::check_answer_fits(const tree::Tree& tree, std::span<const tree::Op> ops,
+                                       std::string_view what) const {
+  if (options_.max_answer_bytes == 0) return absl::OkStatus();
+  std::unordered_set<std::string_view> distinct;
+  for (const tree::Op& op : ops) distinct.insert(op.key);
+  // The proofs, plus each KeyProof's framing, key and value, plus the answer's other fields.
+  constexpr std::uint64_t kFixedBytes = 4096, kPerKeyBytes = 96;
+  auto bound = [&](std::uint64_t keys) {
+    return kFixedBytes + keys * kPerKeyBytes + tree.max_written_proof_bytes(keys);
+  };
+  const std::uint64_t keys = distinct.size();
+  if (bound(keys) <= options_.max_answer_bytes) return absl::OkStatus();
+  std::uint64_t fitting = 0;  // the largest count whose bound fits: bound() only grows
+  for (std::uint64_t step = std::uint64_t{1} << 40; step > 0; step >>= 1) {
+    if (fitting + step < keys && bound(fitting + step) <= options_.max_answer_bytes) {
+      fitting += step;
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "with_proofs: the proofs of ", keys, " keys could take up to ", bound(keys),
+      " bytes, above the server's answer limit of ", options_.max_answer_bytes,
+      " (max_message_mb); ", std::string(what), ". On tree ", in_quotes(tree.name()), " at most ",
+      fitting,
+      " keys fit in one write with proofs: split the write, or write without proofs and "
+      "call Prove"));
+}
+
 absl::StatusOr<std::shared_ptr<Engine::OpenTree>> Engine::find(const std::string& name) const {
   std::shared_lock lock(trees_mutex_);
   if (auto found = trees_.find(name); found != trees_.end()) return found->second;
@@ -228,6 +256,20 @@ absl::StatusOr<WriteFuture> Engine::write(const std::string& tree, WriteRequest 
   if (absl::Status checked = (*open)->tree->check_ops(request.ops, ops_field); !checked.ok()) {
     return checked;
   }
+  if (request.with_proofs) {
+    if (absl::Status fits = check_answer_fits(*(*open)->tree, request.ops, "nothing was applied");
+        !fits.ok()) {
+      return fits;
+    }
+  }
+  if (!request.idempotency_key.empty()) {
+    if (absl::Status key = check_idempotency_key(request.idempotency_key, "idempotency_key");
+        !key.ok()) {
+      return key;
+    }
+    request.identity = write_identity(tree, request.idempotency_key, request.ops,
+                                      request.expected_version, request.label);
+  }
   return (*open)->batcher->submit(std::move(request));
 }
 
@@ -295,31 +337,67 @@ absl::StatusOr<std::uint64_t> Engine::add_to_tx(const std::string& id, std::vect
   return tx.ops.size();
 }
 
-absl::StatusOr<WriteFuture> Engine::commit_tx(const std::string& id,
-                                              std::optional<std::uint64_t> expected_version,
-                                              std::string label, bool with_proofs) {
+absl::StatusOr<WriteFuture> Engine::commit_tx(const std::string& id, CommitOptions options) {
+  const bool keyed = !options.idempotency_key.empty();
+  if (keyed) {
+    if (absl::Status key = check_idempotency_key(options.idempotency_key, "idempotency_key");
+        !key.ok()) {
+      return key;
+    }
+  }
   std::unique_lock lock(tx_mutex_);
   auto found = transactions_.find(id);
-  if (found == transactions_.end()) return tx_not_open(id);
+  if (found == transactions_.end()) {
+    lock.unlock();
+    if (keyed && options.identify_by == CommitOptions::IdentifyBy::kTransactionId) {
+      // A retry after a lost answer: the transaction is gone, its commit may be known. The id
+      // does not say which tree it was on, so every tree is asked.
+      std::shared_lock trees_lock(trees_mutex_);
+      for (const auto& [name, open] : trees_) {
+        const std::string identity = commit_identity(name, options.idempotency_key, id,
+                                                     options.expected_version, options.label);
+        if (auto replayed = open->batcher->replay(identity)) return std::move(*replayed);
+      }
+    }
+    return tx_not_open(id);
+  }
   // Taken out while it is submitted, so a second commit of the same id finds nothing.
   auto node = transactions_.extract(found);
   lock.unlock();
   Transaction& tx = node.mapped();
   WriteRequest request;
   request.ops = std::move(tx.ops);
-  request.expected_version = expected_version;
-  request.label = std::move(label);
-  request.with_proofs = with_proofs;
+  request.expected_version = options.expected_version;
+  request.label = std::move(options.label);
+  request.with_proofs = options.with_proofs;
+  if (keyed) {
+    request.identity = options.identify_by == CommitOptions::IdentifyBy::kTransactionId
+                           ? commit_identity(tx.tree, options.idempotency_key, id,
+                                             request.expected_version, request.label)
+                           : write_identity(tx.tree, options.idempotency_key, request.ops,
+                                            request.expected_version, request.label);
+  }
   const std::uint64_t ops = request.ops.size();
   absl::StatusOr<std::shared_ptr<OpenTree>> open = find(tx.tree);
-  absl::StatusOr<WriteFuture> submitted =
-      open.ok() ? (*open)->batcher->submit(std::move(request)) : open.status();
+  bool keep_open = false;  // refused in a way a later commit can avoid: the transaction stays
+  absl::StatusOr<WriteFuture> submitted = [&]() -> absl::StatusOr<WriteFuture> {
+    if (!open.ok()) return open.status();
+    if (request.with_proofs) {
+      absl::Status fits = check_answer_fits(*(*open)->tree, request.ops,
+                                            "nothing was applied and the transaction stays open "
+                                            "(commit it without proofs, or abort it)");
+      keep_open = !fits.ok();
+      if (!fits.ok()) return fits;
+    }
+    return (*open)->batcher->submit(std::move(request));
+  }();
   lock.lock();
   if (submitted.ok()) {
     transaction_ops_ -= ops;
     return submitted;
   }
-  if (submitted.status().code() == absl::StatusCode::kResourceExhausted && !stopping_) {
+  if (submitted.status().code() == absl::StatusCode::kResourceExhausted) keep_open = true;
+  if (keep_open && !stopping_) {
     // submit() leaves a refused request untouched, so its operations are intact.
     tx.ops = std::move(request.ops);
     tx.expires = std::chrono::steady_clock::now() + tx.timeout;
@@ -486,6 +564,8 @@ absl::StatusOr<TreeSummary> Engine::rollback(const std::string& tree, const Vers
         return served.rollback(*version);
       });
   if (!rolled.ok()) return rolled.status();
+  // The removed versions' writes no longer exist: a retry of one applies again.
+  (*open)->batcher->ledger().forget_after(rolled->head_version);
   (*open)->feed.publish(rolled->head_version, true);
   spdlog::info("tree {} rolled back to version {}", tree, rolled->head_version);
   return summary(served, {});

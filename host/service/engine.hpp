@@ -58,6 +58,9 @@ struct EngineOptions {
   TxOptions tx;
   // Checkpoints are made in directories under this one (created on demand).
   std::filesystem::path checkpoint_dir = "checkpoints";
+  // The largest answer the caller can send (arbord: max_message_bytes); 0 for no limit. A write
+  // with proofs whose answer could exceed it is refused before it is queued.
+  std::uint64_t max_answer_bytes = 0;
 };
 
 using VersionSelector = tree::VersionSelector;
@@ -95,6 +98,18 @@ struct FeedState {
   std::uint64_t rollbacks = 0;         // rollbacks since the engine opened
   std::uint64_t last_rollback_to = 0;  // the version the latest of them returned to
   bool operator==(const FeedState&) const = default;
+};
+
+struct CommitOptions {
+  std::optional<std::uint64_t> expected_version;
+  std::string label;
+  bool with_proofs = false;
+  std::string idempotency_key;
+  // How a retry is recognised: by the transaction id (CommitTx: the client retries the same id)
+  // or by the operations (a Transaction stream: a retry sends the operations again under a new
+  // transaction).
+  enum class IdentifyBy { kTransactionId, kOperations };
+  IdentifyBy identify_by = IdentifyBy::kTransactionId;
 };
 
 struct TxHandle {
@@ -161,10 +176,10 @@ class Engine {
   absl::StatusOr<std::uint64_t> add_to_tx(const std::string& id, std::vector<tree::Op> ops,
                                           std::string_view ops_field = "ops");
   // Hands the transaction to its tree's batcher as one write. When the batcher refuses it
-  // (overload), the transaction stays open and can be committed again.
-  absl::StatusOr<WriteFuture> commit_tx(const std::string& id,
-                                        std::optional<std::uint64_t> expected_version,
-                                        std::string label, bool with_proofs);
+  // (overload), the transaction stays open and can be committed again. With an idempotency key,
+  // a retry of a commit that was applied is answered with its version even though the
+  // transaction is gone (idempotency.hpp).
+  absl::StatusOr<WriteFuture> commit_tx(const std::string& id, CommitOptions options);
   // Returns how many operations were discarded.
   absl::StatusOr<std::uint64_t> abort_tx(const std::string& id);
 
@@ -217,6 +232,9 @@ class Engine {
   };
 
   absl::StatusOr<std::shared_ptr<OpenTree>> find(const std::string& name) const;
+  // INVALID_ARGUMENT when the proofs of `ops`' keys might not fit in max_answer_bytes.
+  absl::Status check_answer_fits(const tree::Tree& tree, std::span<const tree::Op> ops,
+                                 std::string_view what) const;
   // Wraps an opened tree with its feed and batcher.
   std::shared_ptr<OpenTree> serve(std::unique_ptr<tree::Tree> tree);
   absl::StatusOr<TreeSummary> summary(const tree::Tree& tree, const VersionSelector& at) const;

@@ -170,6 +170,7 @@ absl::StatusOr<ServiceConfig> parse_service_config(const std::string& toml_text,
   batcher.on("max_delay_us", integer_into(max_delay_us, 0, 10'000'000));
   batcher.on("max_queue_ops", integer_into(engine.batcher.max_queue_ops, 1, 1'000'000'000));
   batcher.on("max_queue_writes", integer_into(engine.batcher.max_queue_writes, 1, 100'000'000));
+  batcher.on("idempotency_keys", integer_into(engine.batcher.idempotency_keys, 0, 100'000'000));
 
   TableReader tx("transactions");
   tx.on("default_timeout_ms", integer_into(engine.tx.default_timeout_ms, 1, 86'400'000));
@@ -313,6 +314,7 @@ std::string describe_service_config(const ServiceConfig& config) {
       << "\nmax_delay_us = " << engine.batcher.max_delay.count()
       << "\nmax_queue_ops = " << engine.batcher.max_queue_ops
       << "\nmax_queue_writes = " << engine.batcher.max_queue_writes
+      << "\nidempotency_keys = " << engine.batcher.idempotency_keys
       << "\n\n[transactions]\ndefault_timeout_ms = " << engine.tx.default_timeout_ms
       << "\nmax_timeout_ms = " << engine.tx.max_timeout_ms
       << "\nmax_ops_per_tx = " << engine.tx.max_ops_per_tx << "\nmax_open = " << engine.tx.max_open

@@ -30,8 +30,66 @@ WriteBatcher::WriteBatcher(tree::Tree& tree, BatcherOptions options, EngineObser
     : tree_(tree),
       options_(options),
       observer_(std::move(observer)),
-      on_version_(std::move(on_version)) {
+      on_version_(std::move(on_version)),
+      ledger_(options.idempotency_keys) {
+  if (absl::StatusOr<std::vector<storage::VersionRecord>> versions = tree_.versions();
+      versions.ok()) {
+    ledger_.load(*versions);
+  } else {
+    spdlog::warn("tree {}: idempotency keys of earlier versions not loaded: {}", tree_.name(),
+                 versions.status().ToString());
+  }
   worker_ = std::thread([this] { run(); });
+}
+
+absl::StatusOr<std::future<absl::StatusOr<WriteOutcome>>> WriteBatcher::answer_known(
+    const IdempotencyLedger::ClaimResult& known, const WriteRequest& request) {
+  using Claim = IdempotencyLedger::Claim;
+  if (known.claim == Claim::kConflict) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "idempotency_key: already used on tree \"", tree_.name(), "\" by a different write (",
+        known.version ? absl::StrCat("applied as version ", known.version->version)
+                      : std::string("not answered yet"),
+        "); nothing was applied"));
+  }
+  if (known.claim == Claim::kInFlight) {
+    return absl::UnavailableError(
+        "idempotency_key: the first write with this key is still queued or being applied; retry "
+        "to get its answer");
+  }
+  WriteOutcome outcome;
+  outcome.version = *known.version;
+  outcome.replayed = true;
+  if (request.with_proofs && !request.ops.empty()) {
+    absl::StatusOr<tree::Reader> reader = tree_.reader({known.version->version, std::nullopt});
+    absl::StatusOr<tree::WriteProofs> proofs =
+        reader.ok() ? reader->prove_written(distinct_keys(request.ops))
+                    : absl::StatusOr<tree::WriteProofs>(reader.status());
+    if (!proofs.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "idempotency_key: this write was applied as version ", known.version->version,
+          " but its proofs cannot be made again: ", std::string(proofs.status().message())));
+    }
+    outcome.proofs = std::move(*proofs);
+  }
+  std::promise<absl::StatusOr<WriteOutcome>> ready;
+  ready.set_value(std::move(outcome));
+  return ready.get_future();
+}
+
+std::optional<absl::StatusOr<std::future<absl::StatusOr<WriteOutcome>>>> WriteBatcher::replay(
+    const std::string& identity) {
+  const IdempotencyLedger::ClaimResult known = ledger_.peek(identity);
+  if (known.claim != IdempotencyLedger::Claim::kReplay &&
+      known.claim != IdempotencyLedger::Claim::kInFlight) {
+    return std::nullopt;
+  }
+  return answer_known(known, WriteRequest{});
+}
+
+void WriteBatcher::refuse(Pending& pending, absl::Status status) {
+  if (!pending.request.identity.empty()) ledger_.release(pending.request.identity);
+  pending.reply.set_value(std::move(status));
 }
 
 WriteBatcher::~WriteBatcher() { stop(); }
@@ -44,12 +102,22 @@ absl::StatusOr<std::future<absl::StatusOr<WriteOutcome>>> WriteBatcher::submit(
         absl::StrCat("a write of ", ops, " operations exceeds the server's limit of ",
                      options_.max_queue_ops, " (max_queue_ops); use a transaction"));
   }
+  if (!request.identity.empty()) {
+    const IdempotencyLedger::ClaimResult known = ledger_.claim(request.identity);
+    if (known.claim != IdempotencyLedger::Claim::kNew) return answer_known(known, request);
+  }
+  // Every refusal below gives the claim back: nothing was queued.
+  auto release = [&] {
+    if (!request.identity.empty()) ledger_.release(request.identity);
+  };
   std::lock_guard lock(queue_mutex_);
   if (stopping_) {
+    release();
     return absl::UnavailableError(
         absl::StrCat("tree \"", tree_.name(), "\" is shutting down; the write was not accepted"));
   }
   if (queue_.size() >= options_.max_queue_writes || queued_ops_ + ops > options_.max_queue_ops) {
+    release();
     ++counters_.refused_overload;
     return absl::ResourceExhaustedError(absl::StrCat(
         "overloaded: tree \"", tree_.name(), "\" has ", queue_.size(), " writes (", queued_ops_,
@@ -85,9 +153,10 @@ std::uint64_t WriteBatcher::refuse_queued() {
   }
   queue_changed_.notify_all();
   for (Pending& pending : refused) {
-    pending.reply.set_value(absl::UnavailableError(
-        absl::StrCat("tree \"", tree_.name(),
-                     "\": the server is shutting down and this write was not applied; retry it")));
+    refuse(pending,
+           absl::UnavailableError(absl::StrCat(
+               "tree \"", tree_.name(),
+               "\": the server is shutting down and this write was not applied; retry it")));
   }
   return refused.size();
 }
@@ -149,7 +218,7 @@ void WriteBatcher::apply_group(std::vector<Pending>& group) {
   const absl::Status together = apply_together(all, group.front().queued_at);
   if (together.ok()) return;
   if (group.size() == 1) {
-    group.front().reply.set_value(together);
+    refuse(group.front(), together);
     return;
   }
   // One write may have caused the failure (max depth, an unmet expected version): give each
@@ -159,7 +228,7 @@ void WriteBatcher::apply_group(std::vector<Pending>& group) {
   for (Pending& pending : group) {
     std::vector<Pending*> alone{&pending};
     if (absl::Status status = apply_together(alone, pending.queued_at); !status.ok()) {
-      pending.reply.set_value(status);
+      refuse(pending, status);
     }
   }
 }
@@ -182,6 +251,9 @@ absl::Status WriteBatcher::apply_together(std::vector<Pending*>& writes,
   apply_options.expected_version = writes.front()->request.expected_version;
   for (const Pending* pending : writes) {
     if (!pending->request.label.empty()) apply_options.label = pending->request.label;
+    if (!pending->request.identity.empty()) {
+      apply_options.idempotent_writes.push_back(pending->request.identity);
+    }
   }
   absl::StatusOr<tree::ApplyResult> applied = tree_.apply(ops, apply_options);
 
@@ -201,7 +273,13 @@ absl::Status WriteBatcher::apply_together(std::vector<Pending*>& writes,
     std::lock_guard lock(queue_mutex_);
     ++counters_.versions;
   }
+  applied->version.idempotent_writes.clear();  // stored; answers and watchers need not copy it
   if (on_version_) on_version_(applied->version);
+  if (!apply_options.idempotent_writes.empty()) {
+    // Known before anyone is answered, so a retry that follows an answer is a replay.
+    ledger_.applied(apply_options.idempotent_writes,
+                    std::make_shared<const storage::VersionRecord>(applied->version));
+  }
   const std::uint64_t version = applied->version.version;
   // Proofs of every write of the version come from one snapshot of it.
   std::optional<absl::StatusOr<tree::Reader>> reader;

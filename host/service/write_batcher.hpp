@@ -25,6 +25,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "host/service/idempotency.hpp"
 #include "host/tree/tree.hpp"
 
 namespace arbor::service {
@@ -35,6 +36,7 @@ struct BatcherOptions {
   std::chrono::microseconds max_delay{250};  // wait for more writes after the first
   std::uint64_t max_queue_ops = 2'000'000;   // queued operations before RESOURCE_EXHAUSTED
   std::uint64_t max_queue_writes = 100'000;  // queued writes before RESOURCE_EXHAUSTED
+  std::size_t idempotency_keys = 100'000;    // keyed writes remembered (idempotency.hpp)
 };
 
 struct WriteRequest {
@@ -42,12 +44,16 @@ struct WriteRequest {
   std::optional<std::uint64_t> expected_version;
   std::string label;  // a coalesced version keeps the label of its last labelled write
   bool with_proofs = false;
+  std::string idempotency_key;  // the client's; Engine::write checks it and sets `identity`
+  // Set for a write given an idempotency key: write_identity() or commit_identity().
+  std::string identity;
 };
 
 struct WriteOutcome {
   storage::VersionRecord version;  // number, wire root, label, commit time, tree size
   tree::WriteProofs proofs;        // when asked for: the write's keys at the new version
   std::uint32_t coalesced_writes = 1;
+  bool replayed = false;  // a retry of an idempotent write: the first attempt's version
 };
 
 // What one applied version cost; reported to an observer (metrics) after each commit.
@@ -90,7 +96,17 @@ class WriteBatcher {
   // Queues a write. RESOURCE_EXHAUSTED when the queue is full and UNAVAILABLE after stop(); in
   // both cases nothing was queued and `request` is left as it was (a transaction keeps its
   // operations). Otherwise it is moved from, and the future is answered after the commit.
+  // A request with an identity is first looked up in the ledger (idempotency.hpp): a known one
+  // is answered at once with its version (proofs made again when asked for), a conflicting one
+  // ALREADY_EXISTS, one still in flight UNAVAILABLE.
   absl::StatusOr<std::future<absl::StatusOr<WriteOutcome>>> submit(WriteRequest&& request);
+  // The answer to a retry of an idempotent write that was applied (or is in flight), or nullopt
+  // when this tree has no such write (nothing is claimed). Without proofs: for a commit whose
+  // transaction is gone.
+  std::optional<absl::StatusOr<std::future<absl::StatusOr<WriteOutcome>>>> replay(
+      const std::string& identity);
+
+  IdempotencyLedger& ledger() { return ledger_; }
 
   // Runs `action` between two versions, with no apply in progress (rollback, prune).
   template <typename Action>
@@ -131,11 +147,17 @@ class WriteBatcher {
   // Applies the writes as one version; answers each of them.
   absl::Status apply_together(std::vector<Pending*>& writes,
                               std::chrono::steady_clock::time_point queued_at);
+  // Answers a write that was not applied (its idempotency key is released).
+  void refuse(Pending& pending, absl::Status status);
+  // The answer for a claim that found an applied or conflicting write.
+  absl::StatusOr<std::future<absl::StatusOr<WriteOutcome>>> answer_known(
+      const IdempotencyLedger::ClaimResult& known, const WriteRequest& request);
 
   tree::Tree& tree_;
   const BatcherOptions options_;
   EngineObserver observer_;
   std::function<void(const storage::VersionRecord&)> on_version_;
+  IdempotencyLedger ledger_;
 
   mutable std::mutex queue_mutex_;
   std::condition_variable queue_changed_;

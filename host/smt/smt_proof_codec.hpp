@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +39,12 @@ inline constexpr int kMaxProofJsonDepth = 8;
 inline constexpr std::size_t kMaxProofJsonToken = 4096;
 
 std::string encode_proof_binary(const SmtProof& proof);
+// An upper bound on encode_proof_binary's size for a proof of depth <= `depth`: the 5-byte header,
+// the key, a value and an aux leaf (4 * 32), the sibling bitmap and every sibling.
+constexpr std::uint64_t max_proof_binary_bytes(int depth) {
+  return 5 + 4 * 32 + (static_cast<std::uint64_t>(depth) + 7) / 8 +
+         32 * static_cast<std::uint64_t>(depth);
+}
 absl::StatusOr<SmtProof> decode_proof_binary(std::string_view bytes,
                                              const ProofLimits& limits = {});
 std::string encode_multi_proof_binary(const SmtMultiProof& proof);

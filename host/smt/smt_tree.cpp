@@ -529,6 +529,7 @@ absl::StatusOr<ApplyResult> SmtTree::apply(std::span<const SmtOp> ops,
   storage::CommitRequest commit;
   commit.parent_version = head;
   commit.label = options.label;
+  commit.idempotent_writes = options.idempotent_writes;
   storage::WriteSet& writes = commit.writes;
   auto read_one = [&](int depth, const KeyBits& path) -> absl::StatusOr<NodeRecord> {
     const std::string key = node_key(depth, path);

@@ -22,6 +22,7 @@
 #include "host/backend/compute_backend.hpp"
 #include "host/smt/node_cache.hpp"
 #include "host/smt/smt_proof.hpp"
+#include "host/smt/smt_proof_codec.hpp"
 #include "host/smt/smt_records.hpp"
 #include "host/tree/tree.hpp"
 #include "storage/store.hpp"
@@ -103,6 +104,11 @@ class SmtTree final : public tree::Tree {
       std::span<const Fr> keys, std::optional<std::uint64_t> version = std::nullopt) const;
 
   NodeCacheStats cache_stats() const { return cache_.stats(); }
+
+  // Each key's binary proof at depth <= max_depth, and its value.
+  std::uint64_t max_written_proof_bytes(std::uint64_t keys) const override {
+    return keys * (max_proof_binary_bytes(params_.max_depth) + 32);
+  }
 
  protected:
   absl::StatusOr<tree::Proof> prove_in(const storage::TreeView& view,

@@ -53,6 +53,7 @@ struct VersionSelector {
 struct ApplyOptions {
   std::string label;                              // stored with the version (e.g. a block number)
   std::optional<std::uint64_t> expected_version;  // ABORTED when the head is elsewhere
+  std::vector<std::string> idempotent_writes;     // recorded with the version (VersionRecord)
 };
 
 // What one apply cost, in the terms every scheme shares (zero where a scheme has no such phase).
@@ -168,6 +169,11 @@ class Tree {
   // deleting an absent key does nothing). On any failure nothing changes.
   virtual absl::StatusOr<ApplyResult> apply(std::span<const Op> ops,
                                             const ApplyOptions& options) = 0;
+
+  // An upper bound on the bytes of the proofs prove_written() gives for `keys` distinct keys
+  // (proofs and values), whatever the tree holds: a caller refuses a write whose answer could not
+  // be sent before anything is applied.
+  virtual std::uint64_t max_written_proof_bytes(std::uint64_t keys) const = 0;
 
   // A reader of the selected version (the head when none is selected). NOT_FOUND for a label no
   // retained version has, OUT_OF_RANGE for a version above the head or below the oldest retained.

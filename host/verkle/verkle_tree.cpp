@@ -632,6 +632,7 @@ absl::StatusOr<VerkleApplyResult> VerkleTree::apply(std::span<const VerkleOp> op
   storage::CommitRequest commit;
   commit.parent_version = head;
   commit.label = options.label;
+  commit.idempotent_writes = options.idempotent_writes;
   storage::WriteSet& writes = commit.writes;
   std::vector<Point*> to_normalize;
   for (WorkInternal& node : overlay.internals()) {

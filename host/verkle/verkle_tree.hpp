@@ -130,6 +130,11 @@ class VerkleTree final : public tree::Tree {
   absl::StatusOr<ProofInputs> proof_inputs(
       std::span<const Key32> keys, std::optional<std::uint64_t> version = std::nullopt) const;
 
+  // One binary witness of every key, and each key's value.
+  std::uint64_t max_written_proof_bytes(std::uint64_t keys) const override {
+    return max_binary_witness_bytes(keys) + keys * 32;
+  }
+
  protected:
   absl::StatusOr<tree::Proof> prove_in(const storage::TreeView& view,
                                        std::span<const std::string> keys,

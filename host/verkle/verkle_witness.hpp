@@ -96,6 +96,14 @@ std::string witness_to_json(const VerkleWitness& witness);
 absl::StatusOr<VerkleWitness> witness_from_json(std::string_view text);
 
 std::string witness_to_binary(const VerkleWitness& witness);
+// An upper bound on witness_to_binary's size for a witness of `keys` keys from one tree: each key
+// adds at most one stem (31 bytes, a 2-byte suffix count, an extension status), one suffix diff
+// (2 + 2 * 32), one other stem (31) and the commitments on its path (at most 30 internal nodes
+// below the root, the extension's C, C1 and C2: 33, counted as 34); plus the counts and the
+// 576-byte multiproof.
+constexpr std::uint64_t max_binary_witness_bytes(std::uint64_t keys) {
+  return 1024 + keys * (31 + 2 + 1 + 2 + 64 + 31 + 34 * 32);
+}
 absl::StatusOr<VerkleWitness> witness_from_binary(std::string_view bytes);
 
 // The first bytes of the binary form.

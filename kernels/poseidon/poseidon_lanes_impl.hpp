@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/field/bn254_fr.hpp"
 #include "kernels/field/lanes.hpp"
@@ -212,9 +213,17 @@ struct LanePoseidon {
   }
 
   // Widths 2..6 (the common ones) get their own unrolled code; wider ones share the run-time
-  // width, as on the GPU.
+  // width, as on the GPU. The emulation (a test reference, never the fast path) runs every width
+  // through the run-time-width code: the same template, one sixth of the code to compile (fully
+  // inlined emulated lanes cost g++ minutes per width).
+  static constexpr bool kSpecializeWidths = !std::is_same_v<L, field::EmulatedLanes>;
+
   template <class Fn>
   static void with_width(int t, Fn&& fn) {
+    if constexpr (!kSpecializeWidths) {
+      fn.template operator()<0>();
+      return;
+    }
     switch (t) {
       case 2:
         fn.template operator()<2>();

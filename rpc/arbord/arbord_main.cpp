@@ -292,8 +292,12 @@ int serve(const ServiceConfig& config) {
   spdlog::info("gRPC on {}, metrics {}: opening the store in {} (NOT_SERVING until it is open)",
                grpc_address, metrics_address, config.engine.data_dir.string());
 
+  // A write's answer is one gRPC message: the engine refuses, before applying, proofs that could
+  // not be sent.
+  arbor::service::EngineOptions engine_options = config.engine;
+  engine_options.max_answer_bytes = config.max_message_bytes;
   absl::StatusOr<std::unique_ptr<arbor::service::Engine>> engine =
-      arbor::service::Engine::open(config.engine, (*metrics)->engine_observer());
+      arbor::service::Engine::open(engine_options, (*metrics)->engine_observer());
   if (!engine.ok()) {
     spdlog::critical("cannot open the store in {}: {}", config.engine.data_dir.string(),
                      engine.status().ToString());

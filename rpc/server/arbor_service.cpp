@@ -46,6 +46,7 @@ absl::StatusOr<service::WriteRequest> decode_write(const v1::WriteRequest& reque
   if (request.has_expected_version()) write.expected_version = request.expected_version();
   write.label = request.label();
   write.with_proofs = request.with_proofs();
+  write.idempotency_key = request.idempotency_key();
   return write;
 }
 
@@ -297,10 +298,13 @@ grpc::Status ArborService::CommitTx(grpc::ServerContext* context,
     absl::StatusOr<service::Engine*> engine = admit(*context, Access::kWrite, "CommitTx");
     if (!engine.ok()) return engine.status();
     if (absl::Status label = check_label(request->label(), "label"); !label.ok()) return label;
-    std::optional<std::uint64_t> expected;
-    if (request->has_expected_version()) expected = request->expected_version();
+    service::CommitOptions commit;
+    if (request->has_expected_version()) commit.expected_version = request->expected_version();
+    commit.label = request->label();
+    commit.with_proofs = request->with_proofs();
+    commit.idempotency_key = request->idempotency_key();
     absl::StatusOr<service::WriteFuture> future =
-        (*engine)->commit_tx(request->tx_id(), expected, request->label(), request->with_proofs());
+        (*engine)->commit_tx(request->tx_id(), std::move(commit));
     if (!future.ok()) return future.status();
     return wait_for(std::move(*future), *response);
   }();
@@ -376,10 +380,14 @@ grpc::Status ArborService::Transaction(grpc::ServerContext* context,
           discard();
           return label;
         }
-        std::optional<std::uint64_t> expected;
-        if (message.has_expected_version()) expected = message.expected_version();
+        service::CommitOptions commit;
+        if (message.has_expected_version()) commit.expected_version = message.expected_version();
+        commit.label = message.label();
+        commit.with_proofs = message.with_proofs();
+        commit.idempotency_key = message.idempotency_key();
+        commit.identify_by = service::CommitOptions::IdentifyBy::kOperations;
         absl::StatusOr<service::WriteFuture> future =
-            (*engine)->commit_tx(*tx_id, expected, message.label(), message.with_proofs());
+            (*engine)->commit_tx(*tx_id, std::move(commit));
         if (!future.ok()) {
           discard();
           return future.status();

@@ -108,6 +108,7 @@ void outcome_to_wire(const service::WriteOutcome& outcome, v1::WriteResponse& ou
   out.set_committed_unix_ms(outcome.version.committed_unix_ms);
   out.set_label(outcome.version.label);
   out.set_coalesced_writes(outcome.coalesced_writes);
+  out.set_replayed(outcome.replayed);
   for (const tree::WrittenKey& key : outcome.proofs.keys) {
     v1::KeyProof* wire = out.add_proofs();
     wire->set_key(key.key);

@@ -795,6 +795,52 @@ TEST_F(ArbordTest, RestartKeepsEveryVersionAndValue) {
   EXPECT_EQ(at_b2.size(), 2u);
 }
 
+// Issue 16, finding 2: the 150 000-key write with proofs used to be committed and then refused
+// ("Sent message larger than max"). It is now refused before anything is applied, and a keyed
+// write whose answer was lost to a SIGKILL is answered, after the restart, with its version.
+TEST_F(ArbordTest, AWriteIsRefusedBeforeItsAnswerCouldBeTooLargeAndAKeyedRetryAppliesOnce) {
+  create_tree("big");
+  std::vector<v1::Op> ops;
+  for (std::uint64_t key = 1; key <= 150'000; ++key) ops.push_back(put(key, key));
+  v1::WriteResponse response;
+  grpc::Status refused = write("big", ops, response, true);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("nothing was applied"), std::string::npos)
+      << refused.error_message();
+  EXPECT_EQ(info("big").version(), 0u);
+  ASSERT_TRUE(write("big", ops, response).ok());  // the same write without proofs
+  EXPECT_EQ(info("big").version(), 1u);
+
+  auto keyed_write = [&](std::uint64_t value, v1::WriteResponse& answer) {
+    v1::WriteRequest request;
+    request.set_tree("big");
+    *request.add_ops() = put(7, value);
+    request.set_label("block 9");
+    request.set_idempotency_key("indexer-block-9");
+    grpc::ClientContext context;
+    client_->prepare(context);
+    return client_->stub().Write(&context, request, &answer);
+  };
+  v1::WriteResponse first;
+  ASSERT_TRUE(keyed_write(70, first).ok());
+  EXPECT_FALSE(first.replayed());
+  EXPECT_EQ(first.version(), 2u);
+  // The answer is "lost": the server dies right after, and comes back.
+  server_->kill_now();
+  start();
+  v1::WriteResponse retry;
+  grpc::Status retried = keyed_write(70, retry);
+  ASSERT_TRUE(retried.ok()) << retried.error_message();
+  EXPECT_TRUE(retry.replayed());
+  EXPECT_EQ(retry.version(), 2u);
+  EXPECT_EQ(retry.root(), first.root());
+  EXPECT_EQ(retry.label(), "block 9");
+  EXPECT_EQ(info("big").version(), 2u);
+  v1::WriteResponse other;
+  EXPECT_EQ(keyed_write(71, other).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(info("big").version(), 2u);
+}
+
 TEST_F(ArbordTest, TokensGateWritesAndReads) {
   server_->terminate();
   {

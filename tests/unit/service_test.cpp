@@ -370,7 +370,10 @@ TEST(EngineTest, TransactionsLimitsAndRestart) {
   ASSERT_TRUE((*engine)->begin_tx("t", 0).ok());
   EXPECT_EQ((*engine)->begin_tx("t", 0).status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ((*engine)->begin_tx("missing", 0).status().code(), absl::StatusCode::kNotFound);
-  auto committed = (*engine)->commit_tx(tx->id, std::nullopt, "L", true);
+  CommitOptions commit;
+  commit.label = "L";
+  commit.with_proofs = true;
+  auto committed = (*engine)->commit_tx(tx->id, commit);
   ASSERT_TRUE(committed.ok());
   absl::StatusOr<WriteOutcome> outcome = committed->get();
   ASSERT_TRUE(outcome.ok()) << outcome.status();

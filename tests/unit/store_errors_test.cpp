@@ -385,6 +385,27 @@ TEST(StoreCodec, RejectsTruncatedAndPaddedRecords) {
     EXPECT_FALSE(codec::decode_version_record(encoded.substr(0, cut)).ok());
   }
   EXPECT_FALSE(codec::decode_version_record(encoded + std::string(1, '\0')).ok());
+  // Layout 3: the idempotent writes follow; every cut, a zero count and a count the bytes cannot
+  // hold are corrupt, and nothing is allocated for a count before it is checked.
+  version.idempotent_writes = {std::string(kWriteIdentityBytes, 'a'),
+                               std::string(kWriteIdentityBytes, 'b')};
+  std::string with_writes = codec::encode_version_record(version);
+  EXPECT_EQ(with_writes[0], 3);
+  absl::StatusOr<VersionRecord> keyed = codec::decode_version_record(with_writes);
+  ASSERT_TRUE(keyed.ok()) << keyed.status();
+  EXPECT_EQ(keyed->idempotent_writes, version.idempotent_writes);
+  EXPECT_EQ(keyed->label, "label");
+  for (size_t cut = 0; cut < with_writes.size(); ++cut) {
+    EXPECT_FALSE(codec::decode_version_record(with_writes.substr(0, cut)).ok()) << cut;
+  }
+  const size_t count_at = encoded.size();  // layout 2's fields, then the count
+  std::string huge = with_writes.substr(0, count_at) + std::string("\xff\xff\xff\xff", 4) +
+                     with_writes.substr(count_at + 4);
+  EXPECT_EQ(codec::decode_version_record(huge).status().code(), absl::StatusCode::kDataLoss);
+  std::string zero = encoded;
+  zero[0] = 3;
+  zero += std::string(4, '\0');
+  EXPECT_FALSE(codec::decode_version_record(zero).ok());
   EXPECT_FALSE(codec::decode_format_record("arbor-store").ok());
   EXPECT_EQ(*codec::decode_format_record(codec::encode_format_record(kFormatVersion)),
             kFormatVersion);

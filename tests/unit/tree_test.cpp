@@ -54,7 +54,7 @@ class TreeTest : public ::testing::TestWithParam<std::string> {
       written[key] = value;
       ops.push_back(Op::put(std::move(key), std::move(value)));
     }
-    absl::StatusOr<ApplyResult> applied = tree_->apply(ops, {label, std::nullopt});
+    absl::StatusOr<ApplyResult> applied = tree_->apply(ops, {label, std::nullopt, {}});
     EXPECT_TRUE(applied.ok()) << applied.status();
     return written;
   }
