@@ -69,8 +69,9 @@ absl::StatusOr<std::unique_ptr<ComputeBackend>> make_backend(BackendChoice choic
   }
   absl::StatusOr<std::unique_ptr<ComputeBackend>> cuda = make_cuda_backend();
   if (cuda.ok()) {
-    spdlog::info("compute backend: {}", (*cuda)->description());
-    return cuda;
+    spdlog::info("compute backend: {} (jobs the GPU fails are redone on the CPU)",
+                 (*cuda)->description());
+    return make_fault_tolerant_backend(std::move(*cuda), make_cpu_backend());
   }
   if (choice == BackendChoice::kCuda) return cuda.status();
   std::unique_ptr<ComputeBackend> cpu = make_cpu_backend();

@@ -2,6 +2,7 @@
 // CPU or by CUDA kernels on a GPU. Both must produce bit-identical results.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -34,6 +35,18 @@ struct DeviceMemory {
 
 enum class BackendChoice { kAuto, kCpu, kCuda };
 
+struct BackendFaults {
+  std::uint64_t jobs_redone_on_cpu = 0;  // device jobs that failed and were redone on the CPU
+  bool switched_to_cpu = false;          // after a sticky device error
+  std::string last_error;
+};
+
+// A device error after which the device cannot be used again (its context is lost: an illegal
+// address, an uncorrectable ECC error, a failed launch) carries this payload.
+inline constexpr std::string_view kStickyDeviceErrorPayload = "arbor.backend/sticky-device-error";
+absl::Status mark_sticky_device_error(absl::Status status);
+bool is_sticky_device_error(const absl::Status& status);
+
 class ComputeBackend {
  public:
   virtual ~ComputeBackend() = default;
@@ -44,10 +57,13 @@ class ComputeBackend {
   virtual std::string description() const = 0;
   // The device's memory, for metrics; nullopt on the CPU or when the device cannot say.
   virtual std::optional<DeviceMemory> device_memory() const { return std::nullopt; }
-  // Why make_backend(kAuto) fell back to this CPU backend (no usable GPU); empty when the backend
-  // was not a fallback. Operators watch it (arbor_backend_cpu_fallback): a GPU node that lost its
-  // device still serves, only slower.
-  const std::string& fallback_reason() const { return fallback_reason_; }
+  // Why this backend runs on the CPU though a GPU was wanted: make_backend(kAuto) found no usable
+  // GPU, or the GPU failed with a sticky error (make_fault_tolerant_backend). Empty otherwise.
+  // Operators watch it (arbor_backend_cpu_fallback, /healthz): a GPU node that lost its device
+  // still serves, only slower.
+  virtual std::string fallback_reason() const { return fallback_reason_; }
+  // A device backend's faults so far (make_fault_tolerant_backend); nullopt for the others.
+  virtual std::optional<BackendFaults> faults() const { return std::nullopt; }
 
   // Hashes outputs.size() independent input sets of `arity` elements each (laid out one set after
   // another in `inputs`) with capacity 0: outputs[i] = Poseidon(inputs[i*arity .. i*arity+arity)).
@@ -90,8 +106,14 @@ std::unique_ptr<ComputeBackend> make_cpu_backend(int threads = 0);
 // Unavailable when Arbor was built without CUDA or no device answers.
 absl::StatusOr<std::unique_ptr<ComputeBackend>> make_cuda_backend();
 
+// `device` with `cpu` behind it: a device job that fails (other than INVALID_ARGUMENT) is redone
+// on the CPU from its original inputs, with the same result, and counted (faults()); after a
+// sticky error every job runs on the CPU, with a log line and fallback_reason() saying why.
+std::unique_ptr<ComputeBackend> make_fault_tolerant_backend(std::unique_ptr<ComputeBackend> device,
+                                                            std::unique_ptr<ComputeBackend> cpu);
 // kAuto: CUDA when built with it and a device answers, else the CPU (the reason is logged and
-// kept in fallback_reason()). kCuda: an error if no GPU can be used. The choice is logged.
+// kept in fallback_reason()). kCuda: an error if no GPU can be used. The choice is logged. A
+// CUDA backend comes wrapped by make_fault_tolerant_backend.
 absl::StatusOr<std::unique_ptr<ComputeBackend>> make_backend(BackendChoice choice);
 
 }  // namespace arbor::host

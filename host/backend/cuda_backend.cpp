@@ -32,10 +32,30 @@
 namespace arbor::host {
 namespace {
 
+// Errors after which the context is corrupt and every later call fails (CUDA's "sticky" errors).
+bool is_sticky(cudaError_t error) {
+  switch (error) {
+    case cudaErrorIllegalAddress:
+    case cudaErrorLaunchFailure:
+    case cudaErrorECCUncorrectable:
+    case cudaErrorHardwareStackError:
+    case cudaErrorIllegalInstruction:
+    case cudaErrorMisalignedAddress:
+    case cudaErrorInvalidAddressSpace:
+    case cudaErrorInvalidPc:
+    case cudaErrorAssert:
+    case cudaErrorLaunchTimeout:
+      return true;
+    default:
+      return false;
+  }
+}
+
 absl::Status cuda_status(cudaError_t error, std::string_view what) {
   if (error == cudaSuccess) return absl::OkStatus();
-  return absl::InternalError(
+  absl::Status status = absl::InternalError(
       absl::StrCat("CUDA ", std::string(what), ": ", cudaGetErrorString(error)));
+  return is_sticky(error) ? mark_sticky_device_error(std::move(status)) : status;
 }
 
 cudaError_t allocate_device(void** data, std::size_t bytes) { return cudaMalloc(data, bytes); }

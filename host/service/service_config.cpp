@@ -171,6 +171,8 @@ absl::StatusOr<ServiceConfig> parse_service_config(const std::string& toml_text,
   batcher.on("max_queue_ops", integer_into(engine.batcher.max_queue_ops, 1, 1'000'000'000));
   batcher.on("max_queue_writes", integer_into(engine.batcher.max_queue_writes, 1, 100'000'000));
   batcher.on("idempotency_keys", integer_into(engine.batcher.idempotency_keys, 0, 100'000'000));
+  std::int64_t max_queue_delay_ms = engine.batcher.max_queue_delay.count();
+  batcher.on("max_queue_delay_ms", integer_into(max_queue_delay_ms, 0, 3'600'000));
 
   TableReader tx("transactions");
   tx.on("default_timeout_ms", integer_into(engine.tx.default_timeout_ms, 1, 86'400'000));
@@ -212,6 +214,7 @@ absl::StatusOr<ServiceConfig> parse_service_config(const std::string& toml_text,
     return absl::InvalidArgumentError(absl::StrCat(source_name, ": ", read.message()));
   }
   engine.batcher.max_delay = std::chrono::microseconds(max_delay_us);
+  engine.batcher.max_queue_delay = std::chrono::milliseconds(max_queue_delay_ms);
   if (!checkpoint_dir_set) engine.checkpoint_dir = engine.data_dir / "checkpoints";
   return config;
 }
@@ -314,6 +317,7 @@ std::string describe_service_config(const ServiceConfig& config) {
       << "\nmax_delay_us = " << engine.batcher.max_delay.count()
       << "\nmax_queue_ops = " << engine.batcher.max_queue_ops
       << "\nmax_queue_writes = " << engine.batcher.max_queue_writes
+      << "\nmax_queue_delay_ms = " << engine.batcher.max_queue_delay.count()
       << "\nidempotency_keys = " << engine.batcher.idempotency_keys
       << "\n\n[transactions]\ndefault_timeout_ms = " << engine.tx.default_timeout_ms
       << "\nmax_timeout_ms = " << engine.tx.max_timeout_ms

@@ -2,6 +2,10 @@
 
 #include <unordered_set>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
 
@@ -116,6 +120,20 @@ absl::StatusOr<std::future<absl::StatusOr<WriteOutcome>>> WriteBatcher::submit(
     return absl::UnavailableError(
         absl::StrCat("tree \"", tree_.name(), "\" is shutting down; the write was not accepted"));
   }
+  if (options_.max_queue_delay.count() > 0 && !queue_.empty()) {
+    const double expected_ms = static_cast<double>(queued_ops_ + ops) * ms_per_op();
+    if (expected_ms > static_cast<double>(options_.max_queue_delay.count())) {
+      release();
+      ++counters_.refused_overload;
+      ++counters_.refused_queue_delay;
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "overloaded: tree \"", tree_.name(), "\" has ", queue_.size(), " writes (", queued_ops_,
+          " operations) queued, about ", static_cast<std::uint64_t>(expected_ms),
+          " ms of work with this one at the measured rate, above the limit of ",
+          options_.max_queue_delay.count(),
+          " ms (max_queue_delay_ms). Nothing was applied; retry later"));
+    }
+  }
   if (queue_.size() >= options_.max_queue_writes || queued_ops_ + ops > options_.max_queue_ops) {
     release();
     ++counters_.refused_overload;
@@ -128,6 +146,7 @@ absl::StatusOr<std::future<absl::StatusOr<WriteOutcome>>> WriteBatcher::submit(
   std::future<absl::StatusOr<WriteOutcome>> reply = pending.reply.get_future();
   queue_.push_back(std::move(pending));
   queued_ops_ += ops;
+  peak_queued_ops_ = std::max(peak_queued_ops_, queued_ops_);
   ++counters_.accepted_writes;
   queue_changed_.notify_one();
   return reply;
@@ -166,7 +185,35 @@ WriteBatcher::Counters WriteBatcher::counters() const {
   Counters counters = counters_;
   counters.queued_writes = queue_.size();
   counters.queued_ops = queued_ops_;
+  counters.apply_ms_per_op = ms_per_op();
   return counters;
+}
+
+double WriteBatcher::ms_per_op() const {
+  std::uint64_t ops = 0;
+  double ms = 0;
+  for (const GroupCost& cost : recent_) {
+    ops += cost.ops;
+    ms += cost.ms;
+  }
+  // (An empty group was recorded as one operation: it costs a version too.)
+  return ops == 0 ? 0 : ms / static_cast<double>(ops);
+}
+
+void WriteBatcher::trim_after_burst() {
+  // Below this many queued operations at the peak, what a burst freed is not worth a trim.
+  constexpr std::uint64_t kBurstOps = 100'000;
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (!queue_.empty() || peak_queued_ops_ < kBurstOps) return;
+    peak_queued_ops_ = 0;
+    queue_.shrink_to_fit();
+  }
+#if defined(__GLIBC__)
+  // glibc keeps freed blocks in its arenas; a burst of queued writes would otherwise stay in the
+  // process's resident memory after the load is gone.
+  malloc_trim(0);
+#endif
 }
 
 void WriteBatcher::run() {
@@ -178,9 +225,12 @@ void WriteBatcher::run() {
     }
     // The group is taken only once no rollback or prune runs, so writes that arrived meanwhile
     // share a version.
-    std::lock_guard apply_lock(apply_mutex_);
-    std::vector<Pending> group = take_group();
-    if (!group.empty()) apply_group(group);
+    {
+      std::lock_guard apply_lock(apply_mutex_);
+      std::vector<Pending> group = take_group();
+      if (!group.empty()) apply_group(group);
+    }
+    trim_after_burst();
   }
 }
 
@@ -322,6 +372,13 @@ absl::Status WriteBatcher::apply_together(std::vector<Pending*>& writes,
     } else {
       pending->reply.set_value(proved);
     }
+  }
+  {
+    // What the worker spent on this group, proofs included, feeds admission (max_queue_delay).
+    std::lock_guard lock(queue_mutex_);
+    recent_[recent_next_] = {std::max<std::uint64_t>(ops.size(), 1),
+                             ms_between(started, std::chrono::steady_clock::now())};
+    recent_next_ = (recent_next_ + 1) % kRateWindow;
   }
   return absl::OkStatus();
 }

@@ -1,5 +1,7 @@
 // Group commit for one tree: concurrent writes queue here and a single worker applies them,
-// several writes per tree version.
+// several writes per tree version. Admission is bounded by counts (max_queue_writes/ops: memory)
+// and by time (max_queue_delay at the measured apply rate: latency); after a burst the worker
+// hands freed memory back to the system.
 //
 // A write is atomic: all of its operations land in one version or none do. The worker takes what
 // has queued (up to max_batch_ops, waiting at most max_delay for more after the first) and
@@ -11,6 +13,7 @@
 // knows a tree only through tree::Tree, so it serves every scheme alike.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -36,7 +39,12 @@ struct BatcherOptions {
   std::chrono::microseconds max_delay{250};  // wait for more writes after the first
   std::uint64_t max_queue_ops = 2'000'000;   // queued operations before RESOURCE_EXHAUSTED
   std::uint64_t max_queue_writes = 100'000;  // queued writes before RESOURCE_EXHAUSTED
-  std::size_t idempotency_keys = 100'000;    // keyed writes remembered (idempotency.hpp)
+  // Refuse a write (RESOURCE_EXHAUSTED) when the queue, with it, holds more than this much work
+  // at the measured apply rate (the worker's recent ops per ms, proofs included), so that an
+  // accepted write is answered within about this long plus one version. 0 turns it off; an
+  // empty queue always takes a write; before a rate is measured only the caps above apply.
+  std::chrono::milliseconds max_queue_delay{1000};
+  std::size_t idempotency_keys = 100'000;  // keyed writes remembered (idempotency.hpp)
 };
 
 struct WriteRequest {
@@ -128,8 +136,10 @@ class WriteBatcher {
     std::uint64_t queued_ops = 0;
     std::uint64_t accepted_writes = 0;
     std::uint64_t versions = 0;
-    std::uint64_t refused_overload = 0;
+    std::uint64_t refused_overload = 0;     // by either bound
+    std::uint64_t refused_queue_delay = 0;  // of those, by max_queue_delay
     std::uint64_t refused_at_shutdown = 0;
+    double apply_ms_per_op = 0;  // the measured rate admission uses; 0 until measured
   };
   Counters counters() const;
 
@@ -141,6 +151,10 @@ class WriteBatcher {
   };
 
   void run();
+  // The worker's cost per operation over the recent versions; 0 until one was measured.
+  double ms_per_op() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mutex_);
+  // After a burst has drained, gives freed heap back to the system (worker only).
+  void trim_after_burst();
   // Both run with apply_mutex_ held.
   std::vector<Pending> take_group();
   void apply_group(std::vector<Pending>& group);
@@ -165,7 +179,16 @@ class WriteBatcher {
   std::uint64_t queued_ops_ ABSL_GUARDED_BY(queue_mutex_) = 0;
   bool stopping_ ABSL_GUARDED_BY(queue_mutex_) = false;
   Counters counters_ ABSL_GUARDED_BY(queue_mutex_);
-  size_t last_group_writes_ = 0;  // worker only
+  // The last kRateWindow groups' operations and worker milliseconds (apply and proofs).
+  static constexpr std::size_t kRateWindow = 32;
+  struct GroupCost {
+    std::uint64_t ops = 0;
+    double ms = 0;
+  };
+  std::array<GroupCost, kRateWindow> recent_ ABSL_GUARDED_BY(queue_mutex_){};
+  std::size_t recent_next_ ABSL_GUARDED_BY(queue_mutex_) = 0;
+  std::uint64_t peak_queued_ops_ ABSL_GUARDED_BY(queue_mutex_) = 0;  // since the last trim
+  size_t last_group_writes_ = 0;                                     // worker only
 
   std::mutex apply_mutex_;
   std::thread worker_;

@@ -155,7 +155,12 @@ class MetricsEndpoint {
       static const char* const kStates[] = {"starting\n", "ok\n", "stopping\n"};
       const int state = state_.load();
       response.status = state == 1 ? 200 : 503;
-      response.set_content(kStates[state], "text/plain; charset=utf-8");
+      std::string body = kStates[state];
+      // Still serving, only slower: said here so that an operator sees a GPU node on its CPU.
+      if (const std::string degraded = metrics_.backend_degraded(); !degraded.empty()) {
+        body += "backend on the CPU: " + degraded + "\n";
+      }
+      response.set_content(body, "text/plain; charset=utf-8");
     });
     int port = -1;
     if (wanted == 0) {

@@ -190,20 +190,34 @@ grpc::Status ArborService::StreamWrite(
   absl::StatusOr<service::Engine*> engine = admit(*context, Access::kWrite, "StreamWrite");
   if (!engine.ok()) return finish("StreamWrite", started, engine.status());
 
-  // The reader (this thread) submits; a writer thread answers in order. Accepted writes are
-  // applied whatever happens to the stream, so the writer waits for every one of them.
+  // The reader (this thread) submits; an answerer thread answers accepted writes in order, as
+  // each is applied. A write refused before it was queued (bad, overloaded) is answered at once
+  // by the reader, ahead of earlier writes still queued: clients match answers by request_id.
+  // Accepted writes are applied whatever happens to the stream, so the answerer waits for every
+  // one of them.
   struct InFlight {
     std::uint64_t request_id = 0;
-    absl::Status refused;  // set when the write never reached the queue
-    std::optional<service::WriteFuture> future;
+    service::WriteFuture future;
   };
   std::mutex mutex;
   std::condition_variable changed;
   std::deque<InFlight> in_flight;
   bool reading_done = false;
+  std::mutex write_mutex;    // one stream->Write at a time (reader and answerer both write)
+  bool client_gone = false;  // guarded by write_mutex
+  auto send = [&](const v1::StreamWriteResponse& response) {
+    std::lock_guard lock(write_mutex);
+    if (!client_gone && !stream->Write(response)) client_gone = true;
+  };
+  auto answer = [](std::uint64_t request_id, const absl::Status& status,
+                   v1::StreamWriteResponse& response) {
+    response.set_request_id(request_id);
+    response.set_code(static_cast<int>(status.code()));
+    response.set_message(std::string(status.message()));
+    if (!status.ok()) response.clear_result();
+  };
   std::uint64_t proofs = 0;  // written by the answerer only, read after it is joined
   std::thread answerer([&] {
-    bool client_gone = false;
     for (;;) {
       InFlight next;
       {
@@ -215,38 +229,32 @@ grpc::Status ArborService::StreamWrite(
       }
       changed.notify_all();
       v1::StreamWriteResponse response;
-      response.set_request_id(next.request_id);
-      absl::Status status = next.refused;
-      if (next.future) status = wait_for(std::move(*next.future), *response.mutable_result());
-      response.set_code(static_cast<int>(status.code()));
-      response.set_message(std::string(status.message()));
-      if (!status.ok()) response.clear_result();
+      const absl::Status status = wait_for(std::move(next.future), *response.mutable_result());
+      answer(next.request_id, status, response);
       proofs += proofs_in(response.result());
-      if (!client_gone && !stream->Write(response)) client_gone = true;
+      send(response);
     }
   });
 
   v1::StreamWriteRequest request;
   std::uint64_t index = 0;
+  std::uint64_t refused = 0;
   while (stream->Read(&request)) {
-    InFlight entry;
-    entry.request_id = request.request_id();
-    absl::StatusOr<service::WriteRequest> write = decode_write(request.write(), "write");
-    if (!write.ok()) {
-      entry.refused = write.status();
-    } else {
-      absl::StatusOr<service::WriteFuture> future =
-          (*engine)->write(request.write().tree(), std::move(*write), "write.ops");
-      if (future.ok()) {
-        entry.future = std::move(*future);
-      } else {
-        entry.refused = future.status();
-      }
-    }
     ++index;
+    absl::StatusOr<service::WriteRequest> write = decode_write(request.write(), "write");
+    absl::StatusOr<service::WriteFuture> future =
+        write.ok() ? (*engine)->write(request.write().tree(), std::move(*write), "write.ops")
+                   : absl::StatusOr<service::WriteFuture>(write.status());
+    if (!future.ok()) {
+      ++refused;
+      v1::StreamWriteResponse response;
+      answer(request.request_id(), future.status(), response);
+      send(response);
+      continue;
+    }
     std::unique_lock lock(mutex);
     changed.wait(lock, [&] { return in_flight.size() < kStreamReadAhead; });
-    in_flight.push_back(std::move(entry));
+    in_flight.push_back(InFlight{request.request_id(), std::move(*future)});
     changed.notify_all();
   }
   {
@@ -255,7 +263,7 @@ grpc::Status ArborService::StreamWrite(
   }
   changed.notify_all();
   answerer.join();
-  spdlog::debug("StreamWrite: {} writes on one stream", index);
+  spdlog::debug("StreamWrite: {} writes on one stream, {} refused", index, refused);
   return finish("StreamWrite", started, absl::OkStatus(), proofs);
 }
 

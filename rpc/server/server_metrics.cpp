@@ -160,6 +160,7 @@ EngineSnapshot snapshot_of(const service::Engine& engine) {
   const host::ComputeBackend& backend = engine.backend();
   snapshot.backend_kind = backend.kind();
   snapshot.backend_fallback = backend.fallback_reason();
+  snapshot.backend_faults = backend.faults();
   snapshot.device_memory = backend.device_memory();
   return snapshot;
 }
@@ -322,6 +323,14 @@ struct ServerMetrics::Families {
     out.gauge("arbor_backend_cpu_fallback",
               "1 when --backend auto found no usable GPU and runs on the CPU (the log says why)",
               snapshot.backend_fallback.empty() ? 0 : 1);
+    if (snapshot.backend_faults) {
+      out.counter("arbor_backend_jobs_redone_on_cpu_total",
+                  "GPU jobs that failed and were redone on the CPU (same results)",
+                  static_cast<double>(snapshot.backend_faults->jobs_redone_on_cpu));
+      out.gauge("arbor_backend_switched_to_cpu",
+                "1 after a sticky GPU error moved every job to the CPU until restart",
+                snapshot.backend_faults->switched_to_cpu ? 1 : 0);
+    }
     if (snapshot.device_memory) {
       out.gauge("arbor_gpu_memory_used_bytes", "GPU memory in use (whole device)",
                 static_cast<double>(snapshot.device_memory->used_bytes));
@@ -339,8 +348,15 @@ struct ServerMetrics::Families {
       out.gauge("arbor_queue_ops", "Operations waiting in the tree's queue",
                 static_cast<double>(tree.batcher.queued_ops), labels);
       out.counter("arbor_overload_refusals_total",
-                  "Writes refused with RESOURCE_EXHAUSTED because the tree's queue was full",
+                  "Writes refused with RESOURCE_EXHAUSTED because the tree's queue was full "
+                  "(by count or by expected delay)",
                   static_cast<double>(tree.batcher.refused_overload), labels);
+      out.counter("arbor_queue_delay_refusals_total",
+                  "Of those, refused because the queue held more than max_queue_delay_ms of work",
+                  static_cast<double>(tree.batcher.refused_queue_delay), labels);
+      out.gauge("arbor_apply_ms_per_op",
+                "Measured worker cost per queued operation (recent versions, proofs included)",
+                tree.batcher.apply_ms_per_op, labels);
     }
     out.gauge("arbor_open_transactions", "Transactions begun and not yet committed or aborted",
               static_cast<double>(stats.open_transactions));
@@ -439,6 +455,13 @@ std::string ServerMetrics::render() const {
   families_->collect_process(scraped);
   if (snapshot) Families::collect_engine(*snapshot, scraped);
   return prometheus::TextSerializer().Serialize(families);
+}
+
+std::string ServerMetrics::backend_degraded() const {
+  std::lock_guard lock(scrape_mutex_);
+  if (!source_) return {};
+  const std::optional<EngineSnapshot> snapshot = source_();
+  return snapshot ? snapshot->backend_fallback : std::string();
 }
 
 }  // namespace arbor::rpc

@@ -24,7 +24,8 @@ namespace arbor::rpc {
 struct EngineSnapshot {
   service::EngineStats stats;  // stats.backend is the backend's description
   host::BackendKind backend_kind = host::BackendKind::kCpu;
-  std::string backend_fallback;  // why --backend auto took the CPU; empty when it did not
+  std::string backend_fallback;  // why the CPU serves though a GPU was wanted; empty otherwise
+  std::optional<host::BackendFaults> backend_faults;
   std::optional<host::DeviceMemory> device_memory;
 };
 
@@ -53,6 +54,9 @@ class ServerMetrics {
 
   // The text exposition format 0.0.4. Scrapes are serialized.
   std::string render() const;
+  // Why the compute backend runs on the CPU though a GPU was wanted (/healthz); empty when it
+  // does not, or before the engine is open.
+  std::string backend_degraded() const;
 
  private:
   struct Families;  // the prometheus-cpp registry and families, kept out of this header

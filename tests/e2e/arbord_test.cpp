@@ -468,7 +468,9 @@ TEST_F(ArbordTest, TransactionsAreInvisibleUntilCommitAndDiscardedOnAbortTimeout
   EXPECT_EQ(info("x").version(), 2u);
 }
 
-TEST_F(ArbordTest, StreamWriteAnswersEveryRequestInOrderAndRefusesBadOnesInBand) {
+// Accepted writes are answered in the order sent; a refusal is answered at once, so it may come
+// ahead of earlier writes that are still queued (issue 16, finding 5).
+TEST_F(ArbordTest, StreamWriteAnswersEveryRequestAndRefusalsDoNotWaitBehindTheQueue) {
   create_tree("s");
   grpc::ClientContext context;
   auto stream = client_->stub().StreamWrite(&context);
@@ -483,24 +485,44 @@ TEST_F(ArbordTest, StreamWriteAnswersEveryRequestInOrderAndRefusesBadOnesInBand)
   }
   stream->WritesDone();
   v1::StreamWriteResponse response;
-  int answered = 0;
-  std::set<std::uint64_t> versions;
+  std::set<std::uint64_t> answered, versions;
+  std::int64_t last_accepted = -1;
   while (stream->Read(&response)) {
-    EXPECT_EQ(response.request_id(), static_cast<std::uint64_t>(answered));
-    if (answered == 50) {
+    EXPECT_TRUE(answered.insert(response.request_id()).second) << response.request_id();
+    if (response.request_id() == 50) {
       EXPECT_EQ(response.code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
       EXPECT_NE(response.message().find("write.ops[0].key"), std::string::npos)
           << response.message();
     } else {
       EXPECT_EQ(response.code(), 0) << response.message();
+      EXPECT_GT(static_cast<std::int64_t>(response.request_id()), last_accepted);
+      last_accepted = static_cast<std::int64_t>(response.request_id());
       versions.insert(response.result().version());
     }
-    ++answered;
   }
   ASSERT_TRUE(stream->Finish().ok());
-  EXPECT_EQ(answered, kRequests);
+  EXPECT_EQ(answered.size(), static_cast<size_t>(kRequests));
   EXPECT_EQ(info("s").size(), static_cast<std::uint64_t>(kRequests - 1));
   EXPECT_LT(versions.size(), static_cast<size_t>(kRequests - 1)) << "stream writes never coalesced";
+
+  // A refusal overtakes the queue: with the worker held up by a big write, a bad request sent
+  // after it is answered first.
+  grpc::ClientContext second_context;
+  auto second = client_->stub().StreamWrite(&second_context);
+  v1::StreamWriteRequest big;
+  big.set_request_id(1);
+  big.mutable_write()->set_tree("s");
+  for (int i = 0; i < 50'000; ++i) *big.mutable_write()->add_ops() = put(100'000 + i, i);
+  ASSERT_TRUE(second->Write(big));
+  v1::StreamWriteRequest bad;
+  bad.set_request_id(2);
+  bad.mutable_write()->set_tree("no-such-tree");
+  ASSERT_TRUE(second->Write(bad));
+  second->WritesDone();
+  std::vector<std::uint64_t> order;
+  while (second->Read(&response)) order.push_back(response.request_id());
+  ASSERT_TRUE(second->Finish().ok());
+  EXPECT_EQ(order, (std::vector<std::uint64_t>{2, 1}));
 }
 
 TEST_F(ArbordTest, ExpectedVersionConflictAppliesNothing) {

@@ -349,6 +349,53 @@ TEST_F(BatcherTest, AFullQueueRefusesAndStopDrainsEverythingAccepted) {
   EXPECT_EQ(batcher.counters().refused_overload, 2u);
 }
 
+TEST_F(BatcherTest, TheQueueIsBoundedByTheMeasuredApplyTime) {
+  smt::SmtTree& tree = make_tree();
+  BatcherOptions options;
+  options.max_batch_ops = 1000;
+  options.max_queue_delay = std::chrono::milliseconds(20);
+  WriteBatcher batcher(tree, options);
+  auto write_of = [](std::uint64_t first) {
+    WriteRequest request;
+    for (std::uint64_t key = first; key < first + 1000; ++key) request.ops.push_back(put(key, 1));
+    return request;
+  };
+  EXPECT_EQ(batcher.counters().apply_ms_per_op, 0);  // nothing measured yet
+  for (std::uint64_t i = 0; i < 3; ++i) {
+    absl::StatusOr<WriteFuture> measured = batcher.submit(write_of(1 + i * 1000));
+    ASSERT_TRUE(measured.ok()) << measured.status();
+    ASSERT_TRUE(measured->get().ok());
+  }
+  const double ms_per_op = batcher.counters().apply_ms_per_op;
+  ASSERT_GT(ms_per_op, 0);
+  std::printf("measured %.4f ms per operation\n", ms_per_op);
+  // With the worker held, writes queue until the queue holds 20 ms of work at that rate.
+  std::vector<WriteFuture> accepted;
+  absl::Status refusal;
+  batcher.exclusive([&] {
+    for (std::uint64_t i = 0; i < 100'000; ++i) {
+      absl::StatusOr<WriteFuture> submitted = batcher.submit(write_of(10'000 + i * 1000));
+      if (!submitted.ok()) {
+        refusal = submitted.status();
+        return;
+      }
+      accepted.push_back(std::move(*submitted));
+    }
+  });
+  EXPECT_EQ(refusal.code(), absl::StatusCode::kResourceExhausted) << refusal;
+  EXPECT_NE(std::string(refusal.message()).find("max_queue_delay_ms"), std::string::npos)
+      << refusal;
+  ASSERT_FALSE(accepted.empty());  // an empty queue always takes a write
+  if (accepted.size() > 1) {
+    EXPECT_LE(static_cast<double>(accepted.size()) * 1000 * ms_per_op, 20.0);
+  }
+  EXPECT_GT(static_cast<double>(accepted.size() + 1) * 1000 * ms_per_op, 20.0);
+  EXPECT_EQ(batcher.counters().refused_queue_delay, 1u);
+  EXPECT_EQ(batcher.counters().refused_overload, 1u);
+  for (WriteFuture& future : accepted) EXPECT_TRUE(future.get().ok());
+  EXPECT_EQ(tree.version_record()->entry_count, 3000 + accepted.size() * 1000);
+}
+
 TEST(EngineTest, TransactionsLimitsAndRestart) {
   TempDir dir("engine");
   EngineOptions options;
