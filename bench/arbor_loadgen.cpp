@@ -34,6 +34,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -883,7 +884,7 @@ void unary_worker(Shared& shared, Scenario scenario, size_t index, std::uint64_t
 }
 
 // One StreamWrite per worker: a sender keeps up to `window` writes unanswered, a reader matches
-// answers (which come in send order) to their send times.
+// answers to their send times by request_id (a refusal may overtake earlier accepted writes).
 void stream_worker(Shared& shared, size_t index, std::uint64_t seed, WorkerStats& stats) {
   std::mt19937_64 rng(seed);
   const Options& options = *shared.options;
@@ -907,7 +908,7 @@ void stream_worker(Shared& shared, size_t index, std::uint64_t seed, WorkerStats
   };
   std::mutex mutex;
   std::condition_variable changed;
-  std::deque<Sent> unanswered;
+  std::map<std::uint64_t, Sent> unanswered;  // by request id
   bool reader_done = false;  // the stream ended: nothing more will be answered
   std::uint64_t measured_sent = 0;
 
@@ -918,21 +919,18 @@ void stream_worker(Shared& shared, size_t index, std::uint64_t seed, WorkerStats
       Sent sent;
       {
         std::lock_guard lock(mutex);
-        if (unanswered.empty()) {
-          stats.error(grpc::Status(grpc::StatusCode::INTERNAL, "an answer nobody asked for"));
+        auto found = unanswered.find(response.request_id());
+        if (found == unanswered.end()) {
+          stats.error(grpc::Status(
+              grpc::StatusCode::INTERNAL,
+              absl::StrCat("answer ", response.request_id(), ": no such request unanswered")));
           continue;
         }
-        sent = unanswered.front();
-        unanswered.pop_front();
+        sent = found->second;
+        unanswered.erase(found);
       }
       changed.notify_all();
       if (!sent.measured) continue;
-      if (response.request_id() != sent.id) {
-        stats.error(grpc::Status(
-            grpc::StatusCode::INTERNAL,
-            absl::StrCat("answer ", response.request_id(), " came where ", sent.id, " was due")));
-        continue;
-      }
       if (response.code() != 0) {
         stats.error(
             grpc::Status(static_cast<grpc::StatusCode>(response.code()), response.message()));
@@ -969,7 +967,7 @@ void stream_worker(Shared& shared, size_t index, std::uint64_t seed, WorkerStats
       const bool measured = phase == RunControl::kMeasure;
       if (measured && shared.run.quota != 0 && measured_sent >= shared.run.quota) break;
       if (measured) ++measured_sent;
-      unanswered.push_back({id, Clock::now(), measured});
+      unanswered.emplace(id, Sent{id, Clock::now(), measured});
     }
     request.set_request_id(id);
     keys_made.key(rng, *op->mutable_key());

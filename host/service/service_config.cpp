@@ -286,7 +286,23 @@ absl::Status validate_service_config(const ServiceConfig& config) {
 
 std::string describe_service_config(const ServiceConfig& config) {
   const EngineOptions& engine = config.engine;
-  auto quoted_text = [](const std::string& text) { return absl::StrCat("\"", text, "\""); };
+  // A TOML basic string: quotes, backslashes and control characters escaped, so that any value
+  // (a path with a quote, a listen address with a backslash) reads back as itself.
+  auto quoted_text = [](const std::string& text) {
+    std::string out = "\"";
+    for (const char c : text) {
+      const auto byte = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (byte < 0x20 || byte == 0x7f) {
+        absl::StrAppend(&out, "\\u", absl::Hex(byte, absl::kZeroPad4));
+      } else {
+        out += c;
+      }
+    }
+    return out + "\"";
+  };
   auto redacted = [](const std::vector<std::string>& tokens) {
     return tokens.empty() ? std::string("[]")
                           : absl::StrCat("[]  # ", tokens.size(), " set, not shown");

@@ -34,6 +34,9 @@ CpuFeatures detect() {
 
 FieldPaths select(const CpuFeatures& cpu) {
   FieldPaths paths{cpu.has_adx_path(), cpu.has_ifma_path()};
+#if defined(ARBOR_FIELD_NO_X86_ASM)
+  paths.adx = false;  // built without the MULX/ADX code (mont_x86.hpp)
+#endif
   const char* env = std::getenv("ARBOR_FIELD_PATHS");
   const std::string_view wanted = env != nullptr ? env : "auto";
   if (wanted == "portable") {

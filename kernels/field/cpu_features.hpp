@@ -5,7 +5,8 @@
 //
 // ARBOR_FIELD_PATHS (environment, read once) limits the paths used, for tests and comparisons:
 // "portable" (nothing but the reference), "adx" (scalar MULX/ADX, no vector lanes), or unset /
-// "auto" (everything the CPU supports). A path the CPU lacks is never used, whatever it says.
+// "auto" (everything the CPU supports). A path the CPU lacks is never used, whatever it says, nor
+// one the build left out (ARBOR_FIELD_NO_X86_ASM, mont_x86.hpp).
 #pragma once
 
 #include <string>

@@ -15,7 +15,11 @@
 #include "kernels/field/arith.hpp"
 #include "kernels/field/mont_field.hpp"
 
-#if defined(__x86_64__) && !defined(__CUDA_ARCH__)
+// ARBOR_FIELD_NO_X86_ASM leaves this path out (field_paths().adx is then false): the sanitizer
+// tree (ARBOR_FUZZ) defines it, because clang's sanitizer and coverage instrumentation leaves
+// too few registers for these asm blocks ("inline assembly requires more registers than
+// available").
+#if defined(__x86_64__) && !defined(__CUDA_ARCH__) && !defined(ARBOR_FIELD_NO_X86_ASM)
 #define ARBOR_FIELD_HAVE_X86_ASM 1
 
 namespace arbor::field::x86 {

@@ -31,8 +31,14 @@ std::string hex(const std::array<std::uint8_t, 32>& bytes) {
 absl::StatusOr<std::array<std::uint8_t, 32>> parse_tree_index(std::string_view text) {
   std::array<std::uint8_t, 32> le{};
   auto bad = [&](std::string_view why) {
+    // A long argument is quoted by its start and length, not repeated whole.
+    constexpr std::size_t kQuoted = 80;
+    const std::string quoted =
+        text.size() <= kQuoted
+            ? std::string(text)
+            : absl::StrCat(std::string(text.substr(0, kQuoted)), "... (", text.size(), " bytes)");
     return absl::InvalidArgumentError(
-        absl::StrCat("TREE_INDEX \"", std::string(text), "\": ", std::string(why)));
+        absl::StrCat("TREE_INDEX \"", quoted, "\": ", std::string(why)));
   };
   if (text.substr(0, 2) == "0x" || text.substr(0, 2) == "0X") {
     std::string digits(text.substr(2));

@@ -365,6 +365,8 @@ TEST(ServerMetrics, EveryFamilyOnceWithEventsAndEngineValues) {
       "arbor_queue_writes",
       "arbor_queue_ops",
       "arbor_overload_refusals_total",
+      "arbor_queue_delay_refusals_total",
+      "arbor_apply_ms_per_op",
       "arbor_tree_version",
       "arbor_tree_size",
       "arbor_open_transactions",

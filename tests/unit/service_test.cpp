@@ -94,6 +94,24 @@ read_tokens = ["c"]
   EXPECT_EQ(describe_service_config(*config).find("\"a\""), std::string::npos);
 }
 
+// Found by the service_config fuzzer (tests/fuzz/regressions/service_config/): strings with
+// quotes, backslashes or control characters were described unescaped, as TOML that did not parse.
+TEST(ServiceConfigTest, DescriptionEscapesStrings) {
+  auto config = parse_service_config(
+      "listen = 'a\"b:1'\ndata = \"C:\\\\srv\\n\\u0001x\"\n[tls]\ncert_file = 'q\"\\\\'\n",
+      "escapes.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listen, "a\"b:1");
+  EXPECT_EQ(config->engine.data_dir.string(), "C:\\srv\n\x01x");
+  const std::string described = describe_service_config(*config);
+  auto again = parse_service_config(described, "described");
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << described;
+  EXPECT_EQ(again->listen, config->listen);
+  EXPECT_EQ(again->engine.data_dir, config->engine.data_dir);
+  EXPECT_EQ(again->tls.cert_file, "q\"\\\\");
+  EXPECT_EQ(describe_service_config(*again), described);
+}
+
 TEST(ServiceConfigTest, RefusesWhatItDoesNotUnderstand) {
   struct Case {
     std::string toml;

@@ -46,6 +46,7 @@ void* operator new(std::size_t size) {
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 #pragma GCC diagnostic pop
+#include "tests/support/nothrow_new.hpp"  // after the replacements above
 
 namespace arbor::smt {
 namespace {

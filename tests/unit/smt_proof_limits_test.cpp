@@ -57,6 +57,7 @@ void operator delete(void* p) noexcept {
 }
 void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
 #pragma GCC diagnostic pop
+#include "tests/support/nothrow_new.hpp"  // after the replacements above
 
 namespace arbor::smt {
 namespace {
