@@ -396,7 +396,11 @@ absl::StatusOr<WriteFuture> Engine::commit_tx(const std::string& id, CommitOptio
     transaction_ops_ -= ops;
     return submitted;
   }
-  if (submitted.status().code() == absl::StatusCode::kResourceExhausted) keep_open = true;
+  // Overload, or an idempotency key already used by another write: the client can fix either.
+  if (submitted.status().code() == absl::StatusCode::kResourceExhausted ||
+      submitted.status().code() == absl::StatusCode::kAlreadyExists) {
+    keep_open = true;
+  }
   if (keep_open && !stopping_) {
     // submit() leaves a refused request untouched, so its operations are intact.
     tx.ops = std::move(request.ops);

@@ -208,6 +208,13 @@ TEST(IdempotencyTest, ACommitRetriedAfterItsTransactionClosedGetsItsVersion) {
     CommitOptions other = commit;
     other.label = "b8";
     EXPECT_EQ((*engine)->commit_tx(tx_id, other).status().code(), absl::StatusCode::kNotFound);
+    // Another transaction committed with the same key is refused and stays open.
+    absl::StatusOr<TxHandle> second = (*engine)->begin_tx("t", 0);
+    ASSERT_TRUE(second.ok());
+    ASSERT_TRUE((*engine)->add_to_tx(second->id, {put(8, 80)}).ok());
+    EXPECT_EQ((*engine)->commit_tx(second->id, commit).status().code(),
+              absl::StatusCode::kAlreadyExists);
+    EXPECT_EQ((*engine)->abort_tx(second->id).value_or(0), 1u);
   }
   auto reopened = Engine::open(options);
   ASSERT_TRUE(reopened.ok()) << reopened.status();
