@@ -33,8 +33,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <memory>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -909,7 +909,7 @@ void stream_worker(Shared& shared, size_t index, std::uint64_t seed, WorkerStats
   std::mutex mutex;
   std::condition_variable changed;
   std::map<std::uint64_t, Sent> unanswered;  // by request id
-  bool reader_done = false;  // the stream ended: nothing more will be answered
+  bool reader_done = false;                  // the stream ended: nothing more will be answered
   std::uint64_t measured_sent = 0;
 
   std::thread reader([&] {

@@ -433,6 +433,13 @@ service::EngineObserver ServerMetrics::engine_observer() {
 }
 
 void ServerMetrics::set_engine(service::Engine* engine) {
+  {
+    std::lock_guard lock(scrape_mutex_);
+    degraded_source_ = {};
+    if (engine != nullptr) {
+      degraded_source_ = [engine] { return engine->backend().fallback_reason(); };
+    }
+  }
   if (engine == nullptr) {
     set_snapshot_source({});
     return;
@@ -459,9 +466,8 @@ std::string ServerMetrics::render() const {
 
 std::string ServerMetrics::backend_degraded() const {
   std::lock_guard lock(scrape_mutex_);
-  if (!source_) return {};
-  const std::optional<EngineSnapshot> snapshot = source_();
-  return snapshot ? snapshot->backend_fallback : std::string();
+  // Only the backend is asked: a health probe must not gather the store's statistics.
+  return degraded_source_ ? degraded_source_() : std::string();
 }
 
 }  // namespace arbor::rpc

@@ -65,6 +65,8 @@ class ServerMetrics {
   std::unique_ptr<Families> families_;
   mutable std::mutex scrape_mutex_;  // one render at a time; guards source_
   SnapshotSource source_;
+  // The engine's backend fallback reason alone (/healthz): set with the engine, not a snapshot.
+  std::function<std::string()> degraded_source_;  // guarded by scrape_mutex_
 };
 
 }  // namespace arbor::rpc
