@@ -26,6 +26,9 @@
 #include "spdlog/spdlog.h"
 #include "storage/latency_histogram.hpp"
 #include "storage/record_codec.hpp"
+#include "storage/rocks_logger.hpp"
+#include "storage/rocks_status.hpp"
+#include "storage/write_health.hpp"
 
 namespace arbor::storage {
 namespace {
@@ -38,36 +41,6 @@ constexpr std::array<const char*, kFamilyCount> kFamilyNames = {"nodes", "values
 constexpr size_t kCleanupBatchEntries = 8192;
 
 Family family_of(Space space) { return space == Space::kNodes ? kNodesFamily : kValuesFamily; }
-
-std::string text(const rocksdb::Status& status) { return status.ToString(); }
-
-absl::Status to_status(const rocksdb::Status& status, std::string_view context) {
-  std::string message = absl::StrCat(std::string(context), ": ", text(status));
-  if (status.IsNotFound()) return absl::NotFoundError(message);
-  if (status.IsCorruption()) return absl::DataLossError(message);
-  if (status.IsInvalidArgument()) return absl::InvalidArgumentError(message);
-  if (status.IsNoSpace()) return absl::ResourceExhaustedError(message);
-  if (status.IsIOError()) {
-    std::string detail = text(status);
-    if (detail.find("LOCK") != std::string::npos &&
-        (detail.find("temporarily unavailable") != std::string::npos ||
-         detail.find("lock hold") != std::string::npos)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(std::string(context),
-                       ": the database is already open (in this or another process): ", detail));
-    }
-    if (detail.find("Permission denied") != std::string::npos ||
-        detail.find("Read-only file system") != std::string::npos) {
-      return absl::PermissionDeniedError(message);
-    }
-    return absl::UnavailableError(message);
-  }
-  if (status.IsBusy() || status.IsTryAgain() || status.IsTimedOut()) {
-    return absl::UnavailableError(message);
-  }
-  if (status.IsNotSupported()) return absl::UnimplementedError(message);
-  return absl::InternalError(message);
-}
 
 // Record keys are ns | key | version(8): the prefix without the version lets bloom filters answer
 // "is there any version of this key" and keeps each Seek inside one key's versions.
@@ -228,8 +201,10 @@ class StoreCore {
       options.sync = true;
       options.disableWAL = false;
     }
+    if (auto writable = health->check_before_write(); !writable.ok()) return writable;
     rocksdb::Status written = db->Write(options, &batch);
-    if (!written.ok()) return to_status(written, context);
+    if (!written.ok()) return health->on_failure(written, context);
+    health->on_success();
     return absl::OkStatus();
   }
 
@@ -378,6 +353,7 @@ class StoreCore {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // ours first, in Family order
   rocksdb::WriteOptions write_options;
+  std::unique_ptr<WriteHealth> health;  // every write goes through write(), which keeps it
 
   mutable std::shared_mutex registry_mutex;
   std::map<std::string, std::shared_ptr<TreeState>, std::less<>> trees;
@@ -793,6 +769,7 @@ absl::StatusOr<std::shared_ptr<StoreCore>> open_core(const std::filesystem::path
   core->dir = dir;
   core->options = options;
   core->read_only = read_only;
+  core->health = std::make_unique<WriteHealth>(where);
   core->cache = rocksdb::NewLRUCache(options.block_cache_bytes);
 
   rocksdb::DBOptions db_options;
@@ -802,7 +779,7 @@ absl::StatusOr<std::shared_ptr<StoreCore>> open_core(const std::filesystem::path
   // Without a WAL (sync none), only flushing every family together keeps a commit whole.
   db_options.atomic_flush = true;
   db_options.max_open_files = options.max_open_files;
-  db_options.keep_log_file_num = 5;
+  db_options.info_log = make_spdlog_rocks_logger();  // no LOG file: see rocks_logger.hpp
   db_options.bytes_per_sync = 1 << 20;
   db_options.IncreaseParallelism(
       static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
@@ -831,7 +808,11 @@ absl::StatusOr<std::shared_ptr<StoreCore>> open_core(const std::filesystem::path
     descriptors.emplace_back(kFamilyNames[family],
                              family_options(options, core->cache, static_cast<Family>(family)));
   }
-  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  // The default family holds nothing, but its memtable size is what RocksDB's recovery from a full
+  // disk waits to have free (the largest of all families'): keep it at ours.
+  rocksdb::ColumnFamilyOptions unused_family;
+  unused_family.write_buffer_size = options.write_buffer_bytes;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, unused_family);
   for (const auto& name : existing) {
     bool known = name == rocksdb::kDefaultColumnFamilyName ||
                  std::find_if(kFamilyNames.begin(), kFamilyNames.end(),
@@ -937,7 +918,10 @@ Store::Store(std::shared_ptr<StoreCore> core) : core_(std::move(core)) {
                                              [&] { return core_ptr->stopping.load(); })) {
         lock.unlock();
         rocksdb::Status synced = core_ptr->db->SyncWAL();
-        if (!synced.ok()) spdlog::error("syncing the write-ahead log: {}", text(synced));
+        if (!synced.ok()) {
+          spdlog::error("syncing the write-ahead log: {}", text(synced));
+          core_ptr->health->on_background_failure(synced, "syncing the write-ahead log");
+        }
         lock.lock();
       }
     });
@@ -987,6 +971,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::open_read_only(const std::filesyst
 
 const std::filesystem::path& Store::directory() const { return core_->dir; }
 bool Store::read_only() const { return core_->read_only; }
+absl::Status Store::write_health() const { return core_->health->status(); }
 
 // ---------------------------------------------------------------------------------------------
 // Registry
@@ -1498,6 +1483,7 @@ absl::StatusOr<StoreStats> Store::stats() const {
   stats.records_committed = core_->records_committed.load(std::memory_order_relaxed);
   stats.rollbacks = core_->rollbacks.load(std::memory_order_relaxed);
   stats.records_pruned = core_->records_pruned.load(std::memory_order_relaxed);
+  stats.write_failures = core_->health->failures();
   stats.commit_latency = core_->commit_latency.summary();
   return stats;
 }

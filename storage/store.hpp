@@ -144,6 +144,7 @@ struct StoreStats {
   uint64_t records_committed = 0;
   uint64_t rollbacks = 0;
   uint64_t records_pruned = 0;
+  uint64_t write_failures = 0;  // writes the disk refused (full, failed fsync, read-only, ...)
   LatencySummary commit_latency;
 };
 
@@ -224,6 +225,11 @@ class Store {
   absl::StatusOr<StoreStats> stats() const;
   const std::filesystem::path& directory() const;
   bool read_only() const;
+  // Whether writes are taken now (storage/README.md, "Disk faults"). OK; RESOURCE_EXHAUSTED while
+  // the disk is full (writes resume by themselves within seconds of space being freed); UNAVAILABLE
+  // once a write failed in a way only reopening the store clears (a failed fsync, a read-only file
+  // system). Cheap: no I/O.
+  absl::Status write_health() const;
 
  private:
   explicit Store(std::shared_ptr<StoreCore> core);

@@ -251,10 +251,22 @@ absl::StatusOr<TreeSummary> Engine::tree(const std::string& name, const VersionS
   return summary(*(*open)->tree, at);
 }
 
+absl::Status Engine::store_health() const {
+  return store_ ? store_->write_health() : absl::OkStatus();
+}
+
+// A store that failed refuses every write at once. A full disk does not: RocksDB resumes by
+// itself when space returns, and only a write that goes through shows that it has.
+absl::Status Engine::refuse_if_store_failed() const {
+  absl::Status health = store_health();
+  return health.code() == absl::StatusCode::kUnavailable ? health : absl::OkStatus();
+}
+
 absl::StatusOr<WriteFuture> Engine::write(const std::string& tree, WriteRequest request,
                                           std::string_view ops_field) {
   absl::StatusOr<std::shared_ptr<OpenTree>> open = find(tree);
   if (!open.ok()) return open.status();
+  if (absl::Status failed = refuse_if_store_failed(); !failed.ok()) return failed;
   if (absl::Status checked = (*open)->tree->check_ops(request.ops, ops_field); !checked.ok()) {
     return checked;
   }
@@ -347,6 +359,7 @@ absl::StatusOr<WriteFuture> Engine::commit_tx(const std::string& id, CommitOptio
       return key;
     }
   }
+  if (absl::Status failed = refuse_if_store_failed(); !failed.ok()) return failed;
   std::unique_lock lock(tx_mutex_);
   auto found = transactions_.find(id);
   if (found == transactions_.end()) {

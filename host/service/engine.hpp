@@ -160,6 +160,9 @@ class Engine {
   std::uint64_t refuse_queued_writes();
 
   const host::ComputeBackend& backend() const { return *backend_; }
+  // Whether the store takes writes (storage::Store::write_health): OK, RESOURCE_EXHAUSTED while
+  // the disk is full, UNAVAILABLE once only a restart can clear a write failure. Cheap.
+  absl::Status store_health() const;
 
   // `scheme` empty means "smt".
   absl::StatusOr<TreeSummary> create_tree(const std::string& name, const std::string& scheme,
@@ -232,6 +235,8 @@ class Engine {
   };
 
   absl::StatusOr<std::shared_ptr<OpenTree>> find(const std::string& name) const;
+  // UNAVAILABLE (not applied) when the store has failed, so writes are refused before queueing.
+  absl::Status refuse_if_store_failed() const;
   // INVALID_ARGUMENT when the proofs of `ops`' keys might not fit in max_answer_bytes.
   absl::Status check_answer_fits(const tree::Tree& tree, std::span<const tree::Op> ops,
                                  std::string_view what) const;

@@ -261,14 +261,35 @@ std::vector<WriteBatcher::Pending> WriteBatcher::take_group() {
   return group;
 }
 
+namespace {
+
+// Errors that one write of a group can bring on the rest (a key past the tree's depth, an unmet
+// expected version); the others come from the store or the machine and would fail alone too.
+bool one_write_can_cause(const absl::Status& failed) {
+  switch (failed.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kNotFound:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 void WriteBatcher::apply_group(std::vector<Pending>& group) {
   std::vector<Pending*> all;
   all.reserve(group.size());
   for (Pending& pending : group) all.push_back(&pending);
   const absl::Status together = apply_together(all, group.front().queued_at);
   if (together.ok()) return;
-  if (group.size() == 1) {
-    refuse(group.front(), together);
+  if (group.size() == 1 || !one_write_can_cause(together)) {
+    // A store that cannot write (a full disk, a failed fsync) fails each write alone as well.
+    for (Pending& pending : group) refuse(pending, together);
     return;
   }
   // One write may have caused the failure (max depth, an unmet expected version): give each

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "host/service/engine.hpp"
 #include "host/service/service_config.hpp"
@@ -154,11 +155,18 @@ class MetricsEndpoint {
     server_.Get("/healthz", [this](const httplib::Request&, httplib::Response& response) {
       static const char* const kStates[] = {"starting\n", "ok\n", "stopping\n"};
       const int state = state_.load();
-      response.status = state == 1 ? 200 : 503;
-      std::string body = kStates[state];
+      const arbor::rpc::ServerMetrics::HealthDetail detail = metrics_.health_detail();
+      // A store that failed serves reads but no writes until a restart: not healthy. A full disk
+      // clears by itself when space returns, so it is only reported.
+      const bool store_failed = detail.store.code() == absl::StatusCode::kUnavailable;
+      response.status = state == 1 && !store_failed ? 200 : 503;
+      std::string body = store_failed && state == 1 ? "failed\n" : kStates[state];
+      if (!detail.store.ok()) {
+        body += absl::StrCat("writes refused: ", std::string(detail.store.message()), "\n");
+      }
       // Still serving, only slower: said here so that an operator sees a GPU node on its CPU.
-      if (const std::string degraded = metrics_.backend_degraded(); !degraded.empty()) {
-        body += "backend on the CPU: " + degraded + "\n";
+      if (!detail.backend_fallback.empty()) {
+        body += "backend on the CPU: " + detail.backend_fallback + "\n";
       }
       response.set_content(body, "text/plain; charset=utf-8");
     });
@@ -186,6 +194,40 @@ class MetricsEndpoint {
   const arbor::rpc::ServerMetrics& metrics_;
   const std::atomic<int>& state_;
   httplib::Server server_;
+  std::thread thread_;
+};
+
+// Turns gRPC health NOT_SERVING once the store has failed (a write error only a restart clears),
+// checking every 500 ms; a full disk leaves it SERVING (reads go on; it clears by itself).
+class StoreFailureWatch {
+ public:
+  StoreFailureWatch(const arbor::service::Engine& engine, grpc::HealthCheckServiceInterface& health)
+      : thread_([this, &engine, &health] { watch(engine, health); }) {}
+  ~StoreFailureWatch() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void watch(const arbor::service::Engine& engine, grpc::HealthCheckServiceInterface& health) {
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; })) {
+      const absl::Status store = engine.store_health();
+      if (store.code() != absl::StatusCode::kUnavailable) continue;
+      spdlog::critical("health NOT_SERVING: {}", std::string(store.message()));
+      health.SetServingStatus(false);
+      health.SetServingStatus("arbor.v1.Arbor", false);
+      return;
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::thread thread_;
 };
 
@@ -323,7 +365,10 @@ int serve(const ServiceConfig& config) {
             << ", data " << config.engine.data_dir.string() << std::endl;
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  {
+    StoreFailureWatch store_watch(**engine, *health);
+    sigwait(&signals, &signal_number);
+  }
   const auto stopping_since = std::chrono::steady_clock::now();
   const auto grace_ends = stopping_since + std::chrono::milliseconds(config.shutdown_grace_ms);
   spdlog::info("{}: NOT_SERVING; draining for {} ms, then in-flight RPCs get the rest of {} ms",

@@ -162,6 +162,7 @@ EngineSnapshot snapshot_of(const service::Engine& engine) {
   snapshot.backend_fallback = backend.fallback_reason();
   snapshot.backend_faults = backend.faults();
   snapshot.device_memory = backend.device_memory();
+  snapshot.store_health = engine.store_health();
   return snapshot;
 }
 
@@ -331,6 +332,16 @@ struct ServerMetrics::Families {
                 "1 after a sticky GPU error moved every job to the CPU until restart",
                 snapshot.backend_faults->switched_to_cpu ? 1 : 0);
     }
+    const absl::StatusCode store_state = snapshot.store_health.code();
+    out.gauge("arbor_store_write_state",
+              "0: the store takes writes; 1: the disk is full (writes resume when space returns); "
+              "2: a write failed and only a restart clears it (/healthz says why)",
+              store_state == absl::StatusCode::kOk                  ? 0
+              : store_state == absl::StatusCode::kResourceExhausted ? 1
+                                                                    : 2);
+    out.counter("arbor_store_write_failures_total",
+                "Writes the disk refused (full, failed fsync, read-only, ...)",
+                static_cast<double>(stats.store.write_failures));
     if (snapshot.device_memory) {
       out.gauge("arbor_gpu_memory_used_bytes", "GPU memory in use (whole device)",
                 static_cast<double>(snapshot.device_memory->used_bytes));
@@ -435,9 +446,11 @@ service::EngineObserver ServerMetrics::engine_observer() {
 void ServerMetrics::set_engine(service::Engine* engine) {
   {
     std::lock_guard lock(scrape_mutex_);
-    degraded_source_ = {};
+    health_source_ = {};
     if (engine != nullptr) {
-      degraded_source_ = [engine] { return engine->backend().fallback_reason(); };
+      health_source_ = [engine] {
+        return HealthDetail{engine->backend().fallback_reason(), engine->store_health()};
+      };
     }
   }
   if (engine == nullptr) {
@@ -464,10 +477,9 @@ std::string ServerMetrics::render() const {
   return prometheus::TextSerializer().Serialize(families);
 }
 
-std::string ServerMetrics::backend_degraded() const {
+ServerMetrics::HealthDetail ServerMetrics::health_detail() const {
   std::lock_guard lock(scrape_mutex_);
-  // Only the backend is asked: a health probe must not gather the store's statistics.
-  return degraded_source_ ? degraded_source_() : std::string();
+  return health_source_ ? health_source_() : HealthDetail{};
 }
 
 }  // namespace arbor::rpc

@@ -27,6 +27,7 @@ struct EngineSnapshot {
   std::string backend_fallback;  // why the CPU serves though a GPU was wanted; empty otherwise
   std::optional<host::BackendFaults> backend_faults;
   std::optional<host::DeviceMemory> device_memory;
+  absl::Status store_health;  // service::Engine::store_health()
 };
 
 // Reads a snapshot of an open engine.
@@ -54,9 +55,12 @@ class ServerMetrics {
 
   // The text exposition format 0.0.4. Scrapes are serialized.
   std::string render() const;
-  // Why the compute backend runs on the CPU though a GPU was wanted (/healthz); empty when it
-  // does not, or before the engine is open.
-  std::string backend_degraded() const;
+  // For /healthz, without gathering the store's statistics; empty before the engine is open.
+  struct HealthDetail {
+    std::string backend_fallback;  // why the CPU serves though a GPU was wanted; empty if not
+    absl::Status store;            // service::Engine::store_health()
+  };
+  HealthDetail health_detail() const;
 
  private:
   struct Families;  // the prometheus-cpp registry and families, kept out of this header
@@ -65,8 +69,8 @@ class ServerMetrics {
   std::unique_ptr<Families> families_;
   mutable std::mutex scrape_mutex_;  // one render at a time; guards source_
   SnapshotSource source_;
-  // The engine's backend fallback reason alone (/healthz): set with the engine, not a snapshot.
-  std::function<std::string()> degraded_source_;  // guarded by scrape_mutex_
+  // Set with the engine: what /healthz asks, not a snapshot.
+  std::function<HealthDetail()> health_source_;  // guarded by scrape_mutex_
 };
 
 }  // namespace arbor::rpc

@@ -20,7 +20,7 @@ namespace arbor::testing {
 
 absl::StatusOr<std::unique_ptr<ArbordProcess>> ArbordProcess::start(
     const std::filesystem::path& data, std::vector<std::string> extra_args,
-    std::chrono::seconds timeout) {
+    std::chrono::seconds timeout, std::vector<std::string> environment) {
   auto process = std::make_unique<ArbordProcess>();
   process->log_file_ = data.string() + ".arbord.log";
   int out_pipe[2];
@@ -36,6 +36,7 @@ absl::StatusOr<std::unique_ptr<ArbordProcess>> ArbordProcess::start(
     const int log = open(process->log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (log >= 0) dup2(log, STDERR_FILENO);
     close(out_pipe[0]);
+    for (std::string& variable : environment) putenv(variable.data());
     std::vector<char*> argv;
     for (std::string& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);

@@ -18,10 +18,12 @@ namespace arbor::testing {
 class ArbordProcess {
  public:
   // Runs `arbord --data DIR --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 EXTRA...` and waits
-  // for its "listening" line. Logs go to `log_file` (inspectable after a failure).
+  // for its "listening" line. Logs go to `log_file` (inspectable after a failure). `environment`
+  // entries ("NAME=value") are added to arbord's environment.
   static absl::StatusOr<std::unique_ptr<ArbordProcess>> start(
       const std::filesystem::path& data, std::vector<std::string> extra_args = {},
-      std::chrono::seconds timeout = std::chrono::seconds(30));
+      std::chrono::seconds timeout = std::chrono::seconds(30),
+      std::vector<std::string> environment = {});
   ArbordProcess() = default;  // see start()
   ~ArbordProcess();           // SIGKILL if still running
 

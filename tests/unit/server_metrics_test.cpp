@@ -128,6 +128,8 @@ EngineSnapshot snapshot() {
   snap.stats.store.pending_compaction_bytes = 2048;
   snap.stats.store.block_cache_capacity = 1 << 20;
   snap.stats.store.commits = 9;
+  snap.stats.store.write_failures = 3;
+  snap.store_health = absl::ResourceExhaustedError("the disk holding /data is full");
   snap.stats.store.commit_latency.p50_us = 500;
   snap.stats.store.commit_latency.p99_us = 3000;
   return snap;
@@ -287,6 +289,9 @@ TEST(ServerMetrics, EngineValuesAreReadAtScrapeTime) {
   EXPECT_EQ(page.value("arbor_rocksdb_block_cache_capacity_bytes"), 1 << 20);
   EXPECT_EQ(page.value("arbor_store_commits_total"), 9);
   EXPECT_EQ(page.types.at("arbor_store_commits_total"), "counter");
+  EXPECT_EQ(page.value("arbor_store_write_state"), 1) << "the disk is full";
+  EXPECT_EQ(page.value("arbor_store_write_failures_total"), 3);
+  EXPECT_EQ(page.types.at("arbor_store_write_failures_total"), "counter");
   EXPECT_DOUBLE_EQ(page.value("arbor_store_commit_p50_seconds"), 0.0005);
   EXPECT_DOUBLE_EQ(page.value("arbor_store_commit_p99_seconds"), 0.003);
 
@@ -390,6 +395,8 @@ TEST(ServerMetrics, EveryFamilyOnceWithEventsAndEngineValues) {
       "arbor_store_records_pruned_total",
       "arbor_store_commit_p50_seconds",
       "arbor_store_commit_p99_seconds",
+      "arbor_store_write_state",
+      "arbor_store_write_failures_total",
       "arbor_process_resident_memory_bytes",
       "arbor_process_start_time_seconds",
   };

@@ -8,6 +8,7 @@
 #include "rocksdb/db.h"
 #include "storage/record_codec.hpp"
 #include "storage/store.hpp"
+#include "storage/write_health.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace arbor::storage {
@@ -444,6 +445,58 @@ TEST(StoreCodec, KeysOrderNewestFirstAndSuccessorsWork) {
   EXPECT_EQ(codec::prefix_successor("ab"), "ac");
   EXPECT_EQ(codec::prefix_successor(std::string("a\xff\xff", 3)), "b");
   EXPECT_EQ(codec::prefix_successor(std::string("\xff\xff", 2)), "");
+}
+
+}  // namespace
+}  // namespace arbor::storage
+
+namespace arbor::storage {
+namespace {
+
+// How the store reads a failed write (storage/write_health.hpp); the disk itself is failed in
+// tests/crash/disk_fault_test.cpp.
+TEST(StoreWriteHealth, AFullDiskIsRefusedUntilAWriteGoesThrough) {
+  WriteHealth health("/data");
+  EXPECT_TRUE(health.status().ok());
+  const absl::Status refused = health.on_failure(
+      rocksdb::Status::NoSpace("While appending to file: 000008.log"), "committing to tree 't'");
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(refused.message(),
+            "committing to tree 't': the disk holding /data is full (IO error: No space left on "
+            "device: While "
+            "appending to file: 000008.log): not applied; writes resume within seconds of space "
+            "being freed");
+  EXPECT_EQ(health.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(health.check_before_write().ok());  // RocksDB says when the space is back
+  health.on_success();
+  EXPECT_TRUE(health.status().ok());
+  EXPECT_EQ(health.failures(), 1u);
+}
+
+TEST(StoreWriteHealth, AnyOtherIoErrorFailsTheStoreUntilItIsReopened) {
+  WriteHealth health("/data");
+  (void)health.on_failure(rocksdb::Status::NoSpace(), "committing");
+  const absl::Status failed = health.on_failure(
+      rocksdb::Status::IOError("While fsync: a file descriptor", "Input/output error"),
+      "committing to tree 't'");
+  EXPECT_EQ(failed.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(failed.message().find("the outcome is unknown until the store is reopened"),
+            std::string::npos)
+      << failed;
+  health.on_success();  // a write cannot go through any more; were one to, it would not clear this
+  for (const absl::Status& refused : {health.check_before_write(), health.status()}) {
+    EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
+    EXPECT_NE(refused.message().find("takes no writes until it is reopened (restart arbord): not "
+                                     "applied"),
+              std::string::npos)
+        << refused;
+    EXPECT_NE(refused.message().find("Input/output error"), std::string::npos) << refused;
+  }
+  // Errors that say nothing of the disk leave it alone.
+  WriteHealth other("/data");
+  EXPECT_EQ(other.on_failure(rocksdb::Status::InvalidArgument("x"), "c").code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(other.status().ok());
 }
 
 }  // namespace
