@@ -51,9 +51,14 @@ class FaultyDisk {
 
   fs::path data() const { return root_ / "data"; }
   bool real_filesystem() const { return mounted_; }
-  std::vector<std::string> environment() const {
-    return {"LD_PRELOAD=" ARBOR_DISK_FAULT_SHIM, "ARBOR_DISK_FAULT_DIR=" + data().string(),
-            "ARBOR_DISK_FAULT_CONTROL=" + control_.string()};
+  // arbord with `args` under the shim.
+  testing::ArbordLaunch launch(std::vector<std::string> args) const {
+    testing::ArbordLaunch launch;
+    launch.args = std::move(args);
+    launch.environment = {"LD_PRELOAD=" ARBOR_DISK_FAULT_SHIM,
+                          "ARBOR_DISK_FAULT_DIR=" + data().string(),
+                          "ARBOR_DISK_FAULT_CONTROL=" + control_.string()};
+    return launch;
   }
 
   // The shim's fault ("none", "enospc", "eio-fsync", "erofs"); it reads it within 10 ms.
@@ -209,8 +214,7 @@ void full_disk_refuses_writes_loses_nothing_and_writes_resume(bool tmpfs) {
   FaultyDisk disk(dir.path(), tmpfs);
   const std::vector<std::string> args = {"--sync", "full", "--config",
                                          small_memtable_config(dir.path()).string()};
-  auto server =
-      ArbordProcess::start(disk.data(), args, std::chrono::seconds(30), disk.environment());
+  auto server = ArbordProcess::start_with(disk.data(), disk.launch(args));
   ASSERT_TRUE(server.ok()) << server.status();
   create_tree(**server);
   Writer writer(**server);
@@ -274,8 +278,7 @@ TEST(DiskFaultTest, WritesFailingWithEnospcAreRefusedLoseNothingAndResume) {
 // arbord under the shim, with a tree "t" and `writes` acknowledged puts.
 std::unique_ptr<ArbordProcess> start_with_writes(const FaultyDisk& disk, Writer* writer_out,
                                                  std::mt19937_64& rng, int writes) {
-  auto server = ArbordProcess::start(disk.data(), {"--sync", "full"}, std::chrono::seconds(30),
-                                     disk.environment());
+  auto server = ArbordProcess::start_with(disk.data(), disk.launch({"--sync", "full"}));
   EXPECT_TRUE(server.ok()) << server.status();
   if (!server.ok()) return nullptr;
   create_tree(**server);
@@ -356,8 +359,7 @@ TEST(DiskFaultTest, AReadOnlyFileSystemStopsWritesAndARestartOnAWritableOneRecov
   (*server)->kill_now();
 
   // Started on a read-only directory, arbord says so and exits.
-  auto refused = ArbordProcess::start(disk.data(), {"--sync", "full"}, std::chrono::seconds(30),
-                                      disk.environment());
+  auto refused = ArbordProcess::start_with(disk.data(), disk.launch({"--sync", "full"}));
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(std::string(refused.status().message()).find("Read-only file system"),
             std::string::npos)

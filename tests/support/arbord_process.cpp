@@ -18,17 +18,19 @@
 
 namespace arbor::testing {
 
-absl::StatusOr<std::unique_ptr<ArbordProcess>> ArbordProcess::start(
-    const std::filesystem::path& data, std::vector<std::string> extra_args,
-    std::chrono::seconds timeout, std::vector<std::string> environment) {
+absl::StatusOr<std::unique_ptr<ArbordProcess>> ArbordProcess::start_with(
+    const std::filesystem::path& data, ArbordLaunch launch) {
   auto process = std::make_unique<ArbordProcess>();
   process->log_file_ = data.string() + ".arbord.log";
   int out_pipe[2];
   if (pipe(out_pipe) != 0) return absl::InternalError("pipe failed");
-  std::vector<std::string> args = {
-      ARBOR_BIN_DIR "/arbord", "--data",           data.string(), "--listen",
-      "127.0.0.1:0",           "--metrics-listen", "127.0.0.1:0"};
-  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  const std::string program =
+      launch.binary.empty() ? ARBOR_BIN_DIR "/arbord" : launch.binary.string();
+  std::vector<std::string> args = {program,       "--data",           data.string(), "--listen",
+                                   "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"};
+  args.insert(args.end(), launch.args.begin(), launch.args.end());
+  std::vector<std::string>& environment = launch.environment;
+  const std::chrono::seconds timeout = launch.timeout;
   const pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {

@@ -15,15 +15,29 @@
 
 namespace arbor::testing {
 
+// How to start arbord, beyond its data directory.
+struct ArbordLaunch {
+  std::vector<std::string> args;         // after --data, --listen and --metrics-listen
+  std::chrono::seconds timeout{30};      // for the "listening" line and health SERVING
+  std::vector<std::string> environment;  // "NAME=value", added to arbord's environment
+  std::filesystem::path binary;          // empty: the build's bin/arbord
+};
+
 class ArbordProcess {
  public:
-  // Runs `arbord --data DIR --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 EXTRA...` and waits
-  // for its "listening" line. Logs go to `log_file` (inspectable after a failure). `environment`
-  // entries ("NAME=value") are added to arbord's environment.
+  // Runs `arbord --data DIR --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 ARGS...` and waits
+  // for its "listening" line and health SERVING. Logs go to DIR.arbord.log (log_file(),
+  // inspectable after a failure).
+  static absl::StatusOr<std::unique_ptr<ArbordProcess>> start_with(
+      const std::filesystem::path& data, ArbordLaunch launch);
   static absl::StatusOr<std::unique_ptr<ArbordProcess>> start(
       const std::filesystem::path& data, std::vector<std::string> extra_args = {},
-      std::chrono::seconds timeout = std::chrono::seconds(30),
-      std::vector<std::string> environment = {});
+      std::chrono::seconds timeout = std::chrono::seconds(30)) {
+    ArbordLaunch launch;
+    launch.args = std::move(extra_args);
+    launch.timeout = timeout;
+    return start_with(data, std::move(launch));
+  }
   ArbordProcess() = default;  // see start()
   ~ArbordProcess();           // SIGKILL if still running
 
@@ -32,6 +46,7 @@ class ArbordProcess {
   int metrics_port() const { return metrics_port_; }
   pid_t pid() const { return pid_; }
   std::string log() const;
+  const std::filesystem::path& log_file() const { return log_file_; }
 
   std::unique_ptr<rpc::ArborClient> client(const std::string& token = "") const;
 
