@@ -15,79 +15,7 @@ constexpr uint8_t kTreeRecordLayout = 1;
 constexpr uint8_t kVersionRecordLayout = 2;
 constexpr uint8_t kVersionRecordLayoutWithWrites = 3;
 
-// Reads the fields of an encoded record, remembering the first shortfall.
-class FieldReader {
- public:
-  explicit FieldReader(std::string_view bytes) : rest_(bytes) {}
-
-  uint8_t u8() {
-    if (!take(1)) return 0;
-    return static_cast<uint8_t>(last_[0]);
-  }
-  uint32_t u32() {
-    if (!take(4)) return 0;
-    uint32_t value = 0;
-    for (char c : last_) value = (value << 8) | static_cast<uint8_t>(c);
-    return value;
-  }
-  uint64_t u64() {
-    if (!take(8)) return 0;
-    return read_u64(last_);
-  }
-  std::string bytes(size_t limit) {
-    uint32_t length = u32();
-    if (!ok_) return {};
-    if (length > limit) {
-      ok_ = false;
-      return {};
-    }
-    if (!take(length)) return {};
-    return std::string(last_);
-  }
-  // `count` bytes as they are.
-  std::string raw(size_t count) {
-    if (!take(count)) return {};
-    return std::string(last_);
-  }
-  size_t remaining() const { return ok_ ? rest_.size() : 0; }
-  bool finished_cleanly() const { return ok_ && rest_.empty(); }
-
- private:
-  bool take(size_t count) {
-    if (!ok_ || rest_.size() < count) {
-      ok_ = false;
-      return false;
-    }
-    last_ = rest_.substr(0, count);
-    rest_.remove_prefix(count);
-    return true;
-  }
-
-  std::string_view rest_;
-  std::string_view last_;
-  bool ok_ = true;
-};
-
 }  // namespace
-
-void append_u32(std::string& out, uint32_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
-}
-
-void append_u64(std::string& out, uint64_t value) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
-}
-
-void append_bytes(std::string& out, std::string_view bytes) {
-  append_u32(out, static_cast<uint32_t>(bytes.size()));
-  out.append(bytes);
-}
-
-uint64_t read_u64(std::string_view bytes) {
-  uint64_t value = 0;
-  for (size_t i = 0; i < 8; ++i) value = (value << 8) | static_cast<uint8_t>(bytes[i]);
-  return value;
-}
 
 std::string tree_namespace(std::string_view tree_name) {
   std::string input = absl::StrCat("arbor-tree:", std::string(tree_name));

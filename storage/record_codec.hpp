@@ -9,17 +9,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "storage/byte_fields.hpp"
 #include "storage/store.hpp"
 
 namespace arbor::storage::codec {
 
 inline constexpr size_t kNamespaceBytes = 8;
 inline constexpr size_t kVersionBytes = 8;
-
-void append_u32(std::string& out, uint32_t value);
-void append_u64(std::string& out, uint64_t value);
-void append_bytes(std::string& out, std::string_view bytes);  // u32 length + bytes
-uint64_t read_u64(std::string_view bytes);                    // first 8 bytes, big-endian
 
 // Fixed-length tree namespace: the first 8 bytes of SHA-256("arbor-tree:" + name).
 std::string tree_namespace(std::string_view tree_name);
