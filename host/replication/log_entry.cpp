@@ -166,6 +166,10 @@ absl::StatusOr<std::optional<LogEntry>> EntryAssembler::add(std::string_view mes
   const bool continues = expected_ != 0 && chunk->tree == tree_ && chunk->version == version_ &&
                          chunk->index == next_index_ && chunk->count == expected_ &&
                          chunk->entry_bytes == entry_bytes_;
+  if (expected_ != 0 && !continues && chunk->index == 0) {
+    ++abandoned_;  // a fenced appender's partial entry: the next one starts here
+    expected_ = 0;
+  }
   if (expected_ != 0 && !continues) {
     return absl::DataLossError(
         absl::StrCat("replication log: chunk ", chunk->index, "/", chunk->count, " of tree '",

@@ -49,7 +49,6 @@ struct LogEntry {
   std::string label;          // kApply
   std::vector<tree::Op> ops;  // kApply
   std::vector<std::string> idempotent_writes;  // kApply: identities, 32 bytes each
-
 };
 bool operator==(const LogEntry& a, const LogEntry& b);
 
@@ -74,14 +73,18 @@ struct Chunk {
 };
 absl::StatusOr<Chunk> decode_chunk(std::string_view message);
 
-// Reassembles entries from messages read in stream order. A chunk that does not continue the entry
-// under way (another tree or version, an index out of turn, sizes that disagree) is DATA_LOSS: the
-// log was not written by one appender in order.
+// Reassembles entries from messages read in stream order. The first chunk of a new entry while
+// another is under way abandons that one: its appender was fenced part way (it never acknowledged
+// it), and the next leader appended after its chunks. Any other chunk that does not continue the
+// entry under way (another tree or version, an index out of turn, sizes that disagree) is
+// DATA_LOSS: the log was not written by one appender in order.
 class EntryAssembler {
  public:
   // The entry, once `message` completed one; nullopt while more chunks are needed.
   absl::StatusOr<std::optional<LogEntry>> add(std::string_view message);
   bool in_progress() const { return expected_ != 0; }
+  // Entries abandoned part way so far.
+  std::uint64_t abandoned() const { return abandoned_; }
 
  private:
   std::string tree_;
@@ -90,6 +93,7 @@ class EntryAssembler {
   std::uint32_t expected_ = 0;  // chunk count of the entry under way; 0: none
   std::uint32_t entry_bytes_ = 0;
   std::string bytes_;
+  std::uint64_t abandoned_ = 0;
 };
 
 // The message id JetStream deduplicates by: tree, version, chunk and the stream sequence the entry

@@ -627,6 +627,10 @@ absl::StatusOr<ApplyResult> SmtTree::apply(std::span<const SmtOp> ops,
   commit.entry_count = view->version().entry_count + stats.inserted - stats.deleted;
   if (!new_root.is_zero()) commit.root_node_key = node_key(0, KeyBits{});
   stats.records_written = writes.size();
+  if (absl::Status root = tree::check_expected_root(options, name_, head + 1, commit.root);
+      !root.ok()) {
+    return root;
+  }
   absl::StatusOr<storage::VersionRecord> committed = store_.commit(name_, commit);
   if (!committed.ok()) return committed.status();
   cache_.apply_commit(head, committed->version, writes);

@@ -1,5 +1,6 @@
 #include "host/tree/tree.hpp"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace arbor::tree {
@@ -8,6 +9,15 @@ namespace {
 std::string in_quotes(std::string_view text) { return absl::StrCat("\"", std::string(text), "\""); }
 
 }  // namespace
+
+absl::Status check_expected_root(const ApplyOptions& options, std::string_view tree,
+                                 std::uint64_t version, std::string_view root) {
+  if (!options.expected_root || *options.expected_root == root) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat(
+      "tree ", in_quotes(tree), " version ", version, ": the root came out as 0x",
+      absl::BytesToHexString(absl::string_view(root.data(), root.size())), ", not the expected 0x",
+      absl::BytesToHexString(*options.expected_root), "; nothing was committed"));
+}
 
 absl::Status Tree::check_ops(std::span<const Op> ops, std::string_view field) const {
   // Field names are built only for the op that fails: this runs on every write.

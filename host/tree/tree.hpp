@@ -54,7 +54,13 @@ struct ApplyOptions {
   std::string label;                              // stored with the version (e.g. a block number)
   std::optional<std::uint64_t> expected_version;  // ABORTED when the head is elsewhere
   std::vector<std::string> idempotent_writes;     // recorded with the version (VersionRecord)
+  // A replica's check (host/replication): the new version's wire root must be this, or nothing is
+  // committed and the answer is DATA_LOSS naming both roots.
+  std::optional<std::string> expected_root;
 };
+// What a scheme's apply() calls with the root it computed, before committing.
+absl::Status check_expected_root(const ApplyOptions& options, std::string_view tree,
+                                 std::uint64_t version, std::string_view root);
 
 // What one apply cost, in the terms every scheme shares (zero where a scheme has no such phase).
 struct ApplyStats {

@@ -677,6 +677,10 @@ absl::StatusOr<VerkleApplyResult> VerkleTree::apply(std::span<const VerkleOp> op
   }
   commit.entry_count = view->version().entry_count + stats.inserted - stats.deleted;
   stats.records_written = writes.size();
+  if (absl::Status root = tree::check_expected_root(options, name_, head + 1, commit.root);
+      !root.ok()) {
+    return root;
+  }
   absl::StatusOr<storage::VersionRecord> committed = store_.commit(name_, commit);
   if (!committed.ok()) return committed.status();
   stats.commit_ms = ms_since(started);

@@ -10,6 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "host/replication/log_entry.hpp"
+#include "host/replication/log_reader.hpp"
+#include "host/replication/log_writer.hpp"
 #include "tests/support/nats_cluster.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -221,6 +223,80 @@ TEST_F(JetStreamLogTest, WithoutAQuorumAppendsAreNotAcknowledgedUntilItReturns) 
   ASSERT_EQ(read->size(), 2u);
   EXPECT_EQ((*read)[1].data, "two");
   EXPECT_EQ((*read)[1].sequence, retried->sequence);
+}
+
+LogEntry sample_entry(std::mt19937_64& rng, std::uint64_t version, int ops) {
+  LogEntry entry;
+  entry.tree = "accounts";
+  entry.version = version;
+  entry.root = std::string(32, static_cast<char>(version));
+  entry.label = absl::StrCat("block-", version);
+  for (int i = 0; i < ops; ++i) {
+    std::string key(32, '\0'), value(64, '\0');
+    for (char& c : key) c = static_cast<char>(rng());
+    for (char& c : value) c = static_cast<char>(rng());
+    entry.ops.push_back(tree::Op::put(key, value));
+  }
+  return entry;
+}
+
+TEST_F(JetStreamLogTest, WritersAppendWholeEntriesInOrderReadersJoinThemAndAStaleWriterIsFenced) {
+  std::unique_ptr<JetStreamLog> log = open_log();
+  ASSERT_NE(log, nullptr);
+  auto rng = testing::seeded_rng("JetStreamLog.Writers");
+  auto leader = LogWriter::open(*log, std::chrono::seconds(20));
+  auto stale = LogWriter::open(*log, std::chrono::seconds(20));  // believes the same tail
+  ASSERT_TRUE(leader.ok() && stale.ok());
+  std::vector<LogEntry> written = {sample_entry(rng, 1, 3), sample_entry(rng, 2, 30000),
+                                   sample_entry(rng, 3, 1)};
+  std::vector<std::uint64_t> ends;
+  for (const LogEntry& entry : written) {
+    absl::StatusOr<std::uint64_t> end = (*leader)->append(entry);
+    ASSERT_TRUE(end.ok()) << end.status();
+    ends.push_back(*end);
+  }
+  EXPECT_GT(ends[1], ends[0] + 1) << "the large entry took several messages";
+  absl::StatusOr<std::uint64_t> fenced = (*stale)->append(sample_entry(rng, 2, 1));
+  EXPECT_EQ(fenced.status().code(), absl::StatusCode::kFailedPrecondition) << fenced.status();
+
+  // A leader fenced part way through an entry leaves its first chunk; the next leader appends
+  // after it, and readers skip the partial entry.
+  const LogEntry partial = sample_entry(rng, 4, 30000);
+  const std::vector<std::string> chunks = frame_entry(partial, log->max_message_bytes());
+  ASSERT_GE(chunks.size(), 2u);
+  ASSERT_TRUE(log->append(message_id("accounts", 4, 0, ends[2]), chunks[0], ends[2]).ok());
+  auto next_leader = LogWriter::open(*log, std::chrono::seconds(20));
+  ASSERT_TRUE(next_leader.ok());
+  written.push_back(sample_entry(rng, 4, 2));
+  absl::StatusOr<std::uint64_t> end = (*next_leader)->append(written.back());
+  ASSERT_TRUE(end.ok()) << end.status();
+  ends.push_back(*end);
+
+  LogReader reader(*log, 1);
+  std::vector<LogReader::Read> read;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (read.size() < written.size() && std::chrono::steady_clock::now() < deadline) {
+    absl::StatusOr<std::vector<LogReader::Read>> more =
+        reader.next(100, std::chrono::milliseconds(200));
+    ASSERT_TRUE(more.ok()) << more.status();
+    for (LogReader::Read& one : *more) read.push_back(std::move(one));
+  }
+  ASSERT_EQ(read.size(), written.size());
+  for (std::size_t i = 0; i < written.size(); ++i) {
+    EXPECT_EQ(read[i].entry, written[i]) << "entry " << i;
+    EXPECT_EQ(read[i].resume_after, ends[i]) << "entry " << i;
+  }
+  EXPECT_EQ(reader.abandoned_entries(), 1u);
+  EXPECT_EQ(reader.resume_sequence(), ends.back() + 1);
+
+  // A replica restarted after entry 2 resumes with entry 3.
+  LogReader resumed(*log, ends[1] + 1);
+  absl::StatusOr<std::vector<LogReader::Read>> rest =
+      resumed.next(100, std::chrono::milliseconds(0));
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  ASSERT_EQ(rest->size(), 2u);
+  EXPECT_EQ((*rest)[0].entry, written[2]);
+  EXPECT_EQ((*rest)[1].entry, written[3]);
 }
 
 }  // namespace

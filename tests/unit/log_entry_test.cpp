@@ -147,9 +147,23 @@ TEST(LogEntry, ChunksOutOfTurnAreDataLoss) {
     EXPECT_EQ(assembler.add(first[1]).status().code(), absl::StatusCode::kDataLoss);
   }
   {
-    EntryAssembler assembler;  // another entry interrupts
+    EntryAssembler assembler;  // a chunk of the middle of another entry interrupts
     ASSERT_TRUE(assembler.add(first[0]).ok());
-    EXPECT_EQ(assembler.add(second[0]).status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_EQ(assembler.add(second[1]).status().code(), absl::StatusCode::kDataLoss);
+  }
+  {
+    // Another entry starts: the first was a fenced appender's partial entry, abandoned.
+    EntryAssembler assembler;
+    ASSERT_TRUE(assembler.add(first[0]).ok());
+    ASSERT_TRUE(assembler.add(first[1]).ok());
+    std::optional<LogEntry> joined;
+    for (const std::string& message : second) {
+      absl::StatusOr<std::optional<LogEntry>> added = assembler.add(message);
+      ASSERT_TRUE(added.ok()) << added.status();
+      if (added->has_value()) joined = std::move(**added);
+    }
+    EXPECT_EQ(joined, other);
+    EXPECT_EQ(assembler.abandoned(), 1u);
   }
   {
     EntryAssembler assembler;  // a chunk skipped
@@ -159,7 +173,8 @@ TEST(LogEntry, ChunksOutOfTurnAreDataLoss) {
   {
     EntryAssembler assembler;  // a chunk repeated
     ASSERT_TRUE(assembler.add(first[0]).ok());
-    EXPECT_EQ(assembler.add(first[0]).status().code(), absl::StatusCode::kDataLoss);
+    ASSERT_TRUE(assembler.add(first[1]).ok());
+    EXPECT_EQ(assembler.add(first[1]).status().code(), absl::StatusCode::kDataLoss);
   }
   for (std::size_t cut = 0; cut < 24; ++cut) {
     EntryAssembler assembler;
