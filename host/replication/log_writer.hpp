@@ -12,6 +12,7 @@
 
 namespace arbor::replication {
 
+// One leader's appender: not thread-safe (entries must reach the log in the order they were made).
 class LogWriter {
  public:
   // Starts after the log's tail as it is now: what a leader does once it holds the lease and has
