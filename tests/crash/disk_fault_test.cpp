@@ -113,7 +113,6 @@ class Writer {
   }
   // The same put again.
   Answer retry(const Answer& first, const std::string& idempotency_key) {
-    unknown_.erase(first.key);
     return send(first.key, first.value, idempotency_key);
   }
 
@@ -130,11 +129,10 @@ class Writer {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     const grpc::Status status = client_->stub().Write(&context, request, &response);
+    // A write whose outcome is unknown may be there or not: neither list checks it.
     if (status.ok()) {
       acknowledged_[key] = value;
-    } else if (status.error_message().find("outcome is unknown") != std::string::npos) {
-      unknown_.insert(key);
-    } else {
+    } else if (status.error_message().find("outcome is unknown") == std::string::npos) {
       refused_.insert(key);
     }
     return {status.error_code(), status.error_message(), key, value, response.replayed()};
@@ -168,7 +166,6 @@ class Writer {
   std::unique_ptr<rpc::ArborClient> client_;
   std::map<std::string, std::string> acknowledged_;
   std::set<std::string> refused_;
-  std::set<std::string> unknown_;  // answered "outcome unknown": either is fine
 };
 
 void create_tree(const ArbordProcess& server) {
