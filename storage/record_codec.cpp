@@ -113,6 +113,20 @@ absl::StatusOr<uint32_t> decode_format_record(std::string_view bytes) {
   return reader.u32();
 }
 
+std::string encode_log_position(uint64_t position) {
+  std::string out;
+  append_u64(out, position);
+  return out;
+}
+
+absl::StatusOr<uint64_t> decode_log_position(std::string_view bytes) {
+  if (bytes.size() != 8) {
+    return absl::DataLossError(absl::StrCat("the store's replication log position record has ",
+                                            bytes.size(), " bytes, not 8"));
+  }
+  return read_u64(bytes);
+}
+
 std::string encode_tree_record(const TreeRecord& record) {
   const TreeInfo& info = record.info;
   std::string out;

@@ -47,6 +47,10 @@ std::string root_key(std::string_view ns, uint64_t version);
 // meta
 inline constexpr std::string_view kFormatKey = "format";
 inline constexpr std::string_view kTreeKeyPrefix = "tree/";
+// The replication log position (Store::log_position): u64, big-endian.
+inline constexpr std::string_view kLogPositionKey = "replication/position";
+std::string encode_log_position(uint64_t position);
+absl::StatusOr<uint64_t> decode_log_position(std::string_view bytes);
 std::string tree_meta_key(std::string_view name);
 std::string encode_format_record(uint32_t format_version);
 absl::StatusOr<uint32_t> decode_format_record(std::string_view bytes);

@@ -209,6 +209,13 @@ class StoreCore {
   }
 
   // Adds the tree's new registry record to `batch`, writes it, then publishes the new info.
+  void put_log_position(rocksdb::WriteBatch& batch, std::optional<uint64_t> position) {
+    if (position) {
+      batch.Put(family(kMetaFamily), slice(codec::kLogPositionKey),
+                codec::encode_log_position(*position));
+    }
+  }
+
   absl::Status write_tree_update(TreeState& tree, rocksdb::WriteBatch& batch,
                                  const TreeInfo& updated, const std::string& context) {
     batch.Put(family(kMetaFamily), codec::tree_meta_key(updated.name),
@@ -1111,6 +1118,16 @@ void delete_version_records(StoreCore& core, rocksdb::WriteBatch& batch, const s
   batch.DeleteRange(core.family(kRootsFamily), codec::root_key(ns, from), codec::root_key(ns, to));
 }
 
+// A replicated change that changes nothing (a rollback to the head, a prune below the oldest)
+// still moves the store's log position.
+absl::Status write_log_position_alone(StoreCore& core, std::optional<uint64_t> position,
+                                      std::string_view context) {
+  if (!position) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  core.put_log_position(batch, position);
+  return core.write(batch, context);
+}
+
 }  // namespace
 
 absl::StatusOr<TreeInfo> Store::set_keep_versions(std::string_view name, uint64_t keep_versions) {
@@ -1255,6 +1272,7 @@ absl::StatusOr<VersionRecord> Store::commit(std::string_view name, const CommitR
   record.idempotent_writes = request.idempotent_writes;
   batch.Put(core_->family(kRootsFamily), codec::root_key(ns, version),
             codec::encode_version_record(record));
+  core_->put_log_position(batch, request.log_position);
 
   TreeInfo updated = info;
   updated.head_version = version;
@@ -1277,7 +1295,22 @@ absl::StatusOr<VersionRecord> Store::commit(std::string_view name, const CommitR
   return record;
 }
 
-absl::StatusOr<TreeInfo> Store::rollback(std::string_view name, uint64_t version) {
+absl::StatusOr<uint64_t> Store::log_position() const {
+  std::string bytes;
+  rocksdb::Status got = core_->db->Get(rocksdb::ReadOptions(), core_->family(kMetaFamily),
+                                       slice(codec::kLogPositionKey), &bytes);
+  if (got.IsNotFound()) return 0;
+  if (!got.ok()) return to_status(got, "reading the replication log position");
+  return codec::decode_log_position(bytes);
+}
+
+absl::Status Store::record_log_position(uint64_t position) {
+  if (auto writable = core_->require_writable(); !writable.ok()) return writable;
+  return write_log_position_alone(*core_, position, "recording the replication log position");
+}
+
+absl::StatusOr<TreeInfo> Store::rollback(std::string_view name, uint64_t version,
+                                         std::optional<uint64_t> log_position) {
   if (auto writable = core_->require_writable(); !writable.ok()) return writable;
   auto state_or = core_->find(name);
   if (!state_or.ok()) return state_or.status();
@@ -1287,7 +1320,13 @@ absl::StatusOr<TreeInfo> Store::rollback(std::string_view name, uint64_t version
   if (state.dropped) return no_such_tree(name);
   TreeInfo info = state.snapshot_info();
   if (auto retained = check_retained(name, info, version); !retained.ok()) return retained;
-  if (version == info.head_version) return info;
+  if (version == info.head_version) {
+    if (auto recorded = write_log_position_alone(*core_, log_position, "rolling back tree");
+        !recorded.ok()) {
+      return recorded;
+    }
+    return info;
+  }
   auto target = core_->read_version_record(name, ns, version, nullptr);
   if (!target.ok()) return target.status();
 
@@ -1315,6 +1354,7 @@ absl::StatusOr<TreeInfo> Store::rollback(std::string_view name, uint64_t version
   }
   if (!journal->status().ok()) return to_status(journal->status(), "reading the journal");
   delete_version_records(*core_, batch, ns, version + 1, info.head_version + 1);
+  core_->put_log_position(batch, log_position);
   TreeInfo updated = info;
   updated.head_version = version;
   updated.head_root = target->root;
@@ -1327,7 +1367,8 @@ absl::StatusOr<TreeInfo> Store::rollback(std::string_view name, uint64_t version
   return updated;
 }
 
-absl::StatusOr<PruneResult> Store::prune(std::string_view name, uint64_t version, bool compact) {
+absl::StatusOr<PruneResult> Store::prune(std::string_view name, uint64_t version, bool compact,
+                                         std::optional<uint64_t> log_position) {
   if (auto writable = core_->require_writable(); !writable.ok()) return writable;
   auto state_or = core_->find(name);
   if (!state_or.ok()) return state_or.status();
@@ -1348,6 +1389,7 @@ absl::StatusOr<PruneResult> Store::prune(std::string_view name, uint64_t version
       result.versions_dropped = version - info.oldest_version;
       rocksdb::WriteBatch batch;
       delete_version_records(*core_, batch, ns, info.oldest_version, version);
+      core_->put_log_position(batch, log_position);
       TreeInfo updated = info;
       updated.oldest_version = version;
       if (auto written = core_->write_tree_update(state, batch, updated,
@@ -1355,6 +1397,9 @@ absl::StatusOr<PruneResult> Store::prune(std::string_view name, uint64_t version
           !written.ok()) {
         return written;
       }
+    } else if (auto recorded = write_log_position_alone(*core_, log_position, "pruning tree");
+               !recorded.ok()) {
+      return recorded;
     }
   }
   auto deleted = core_->clean_below(state);

@@ -110,6 +110,9 @@ struct CommitRequest {
   uint64_t entry_count = 0;  // stored in the version record: the tree's size after this commit
   std::vector<std::string> idempotent_writes;  // stored in the version record as given
   WriteSet writes;
+  // Replication (host/replication): the position in the replication log this commit brings the
+  // store to, written in the same batch (see Store::log_position).
+  std::optional<uint64_t> log_position;
 };
 
 struct PruneResult {
@@ -201,13 +204,25 @@ class Store {
   absl::StatusOr<std::vector<TreeInfo>> list_trees() const;
   absl::StatusOr<TreeInfo> set_keep_versions(std::string_view name, uint64_t keep_versions);
 
+  // A commit (CommitRequest::log_position), a rollback and a prune may carry `log_position`: the
+  // replication log's position (a stream sequence, host/replication) that the change brings the
+  // store to, written atomically with it, so that after any crash a replica knows which log
+  // entries its store holds. Callers give positions in increasing order.
+  //
   // Writes a new version (head + 1) atomically and durably per the sync mode.
   absl::StatusOr<VersionRecord> commit(std::string_view tree, const CommitRequest& request);
   // Makes `version` the head again, deleting every later version, atomically.
-  absl::StatusOr<TreeInfo> rollback(std::string_view tree, uint64_t version);
+  absl::StatusOr<TreeInfo> rollback(std::string_view tree, uint64_t version,
+                                    std::optional<uint64_t> log_position = std::nullopt);
   // Makes `version` the oldest readable version and deletes what only older versions used.
   // With `compact`, also compacts the tree's key ranges so the space returns to the filesystem.
-  absl::StatusOr<PruneResult> prune(std::string_view tree, uint64_t version, bool compact = false);
+  absl::StatusOr<PruneResult> prune(std::string_view tree, uint64_t version, bool compact = false,
+                                    std::optional<uint64_t> log_position = std::nullopt);
+  // The log position of the latest change that carried one; 0 when none did.
+  absl::StatusOr<uint64_t> log_position() const;
+  // Moves the log position alone: after a log entry whose change is idempotent by itself (a tree
+  // created again is refused) or that this store already holds.
+  absl::Status record_log_position(uint64_t position);
 
   // A view of `version` (head when absent).
   absl::StatusOr<TreeView> view(std::string_view tree,

@@ -10,7 +10,8 @@ namespace arbor::replication {
 
 // The leader's log entry for a version it just applied locally.
 LogEntry entry_for_apply(std::string_view tree, std::span<const tree::Op> ops,
-                         const tree::ApplyOptions& options, const storage::VersionRecord& version);
+                         const tree::ApplyOptions& options, std::uint64_t version,
+                         std::string_view root);
 
 enum class EntryOutcome {
   kApplied,        // the tree changed as the entry says
@@ -24,7 +25,10 @@ enum class EntryOutcome {
 // - kRollback: the retained version must have the entry's root (DATA_LOSS otherwise), then it
 //   becomes the head; kAlreadyApplied when it is the head already.
 // - kPrune: the oldest retained version moves up to the entry's; kAlreadyApplied when it is there.
-// An entry for a version past head + 1 is FAILED_PRECONDITION: the log skipped versions.
-absl::StatusOr<EntryOutcome> apply_entry(tree::Tree& tree, const LogEntry& entry);
+// An entry for a version past head + 1 is FAILED_PRECONDITION: the log skipped versions. A change
+// it makes records `log_position` in the same store batch (the entry's place in the log). kCreate
+// is the caller's (there is no tree yet): INVALID_ARGUMENT here.
+absl::StatusOr<EntryOutcome> apply_entry(tree::Tree& tree, const LogEntry& entry,
+                                         std::optional<std::uint64_t> log_position = {});
 
 }  // namespace arbor::replication

@@ -20,6 +20,9 @@ using storage::codec::FieldReader;
 constexpr std::size_t kMinOpBytes = 1 + 4;
 // u8 format | u16 tree length | u64 version | u32 index | u32 count | u32 entry bytes, plus tree.
 constexpr std::size_t kChunkHeaderBytes = 1 + 2 + 8 + 4 + 4 + 4;
+// A scheme's name (storage::TreeSpec: 1..32 bytes) and a depth no scheme comes near.
+constexpr std::uint32_t kMaxSchemeBytes = 32;
+constexpr std::uint32_t kMaxDepthField = 4096;
 
 absl::Status bad(std::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("replication log entry: ", std::string(what)));
@@ -27,7 +30,7 @@ absl::Status bad(std::string_view what) {
 
 bool known_kind(std::uint8_t kind) {
   return kind >= static_cast<std::uint8_t>(LogEntry::Kind::kApply) &&
-         kind <= static_cast<std::uint8_t>(LogEntry::Kind::kPrune);
+         kind <= static_cast<std::uint8_t>(LogEntry::Kind::kCreate);
 }
 
 }  // namespace
@@ -37,7 +40,9 @@ bool operator==(const LogEntry& a, const LogEntry& b) {
     return x.kind == y.kind && x.key == y.key && x.value == y.value;
   };
   return a.kind == b.kind && a.tree == b.tree && a.version == b.version && a.root == b.root &&
-         a.label == b.label && a.idempotent_writes == b.idempotent_writes &&
+         a.label == b.label && a.idempotent_writes == b.idempotent_writes && a.scheme == b.scheme &&
+         a.create.keep_versions == b.create.keep_versions &&
+         a.create.max_depth == b.create.max_depth &&
          std::equal(a.ops.begin(), a.ops.end(), b.ops.begin(), b.ops.end(), same_op);
 }
 
@@ -47,6 +52,11 @@ std::string encode_entry(const LogEntry& entry) {
   append_u64(out, entry.version);
   append_bytes(out, entry.root);
   append_bytes(out, entry.label);
+  if (entry.kind == LogEntry::Kind::kCreate) {
+    append_bytes(out, entry.scheme);
+    append_u64(out, entry.create.keep_versions);
+    append_u32(out, static_cast<std::uint32_t>(entry.create.max_depth));
+  }
   append_u32(out, static_cast<std::uint32_t>(entry.ops.size()));
   for (const tree::Op& op : entry.ops) {
     append_u8(out, op.kind == tree::Op::Kind::kPut ? 0 : 1);
@@ -71,7 +81,20 @@ absl::StatusOr<LogEntry> decode_entry(std::string_view bytes) {
   entry.root = reader.bytes(storage::kMaxRootBytes);
   entry.label = reader.bytes(storage::kMaxLabelBytes);
   if (!reader.ok()) return bad("its header is cut short or has a root or label over the limits");
-  if (entry.version == 0) return bad("version 0 is the empty tree, never an entry");
+  if (entry.kind == LogEntry::Kind::kCreate) {
+    entry.scheme = reader.bytes(kMaxSchemeBytes);
+    entry.create.keep_versions = reader.u64();
+    const std::uint32_t max_depth = reader.u32();
+    if (!reader.ok())
+      return bad("a create entry's scheme or shape is cut short or over the limits");
+    if (max_depth > kMaxDepthField) return bad(absl::StrCat("max_depth ", max_depth, " is absurd"));
+    entry.create.max_depth = static_cast<int>(max_depth);
+    if (entry.version != 0) {
+      return bad(absl::StrCat("a create entry is at version 0, not ", entry.version));
+    }
+  } else if (entry.version == 0) {
+    return bad("version 0 is the empty tree, never an entry");
+  }
   const std::uint32_t op_count = reader.u32();
   if (!reader.ok() || op_count > reader.remaining() / kMinOpBytes) {
     return bad(absl::StrCat("an op count of ", op_count, " does not fit in the ",

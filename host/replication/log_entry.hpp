@@ -12,7 +12,8 @@
 //   u32 entry bytes | payload (a slice of the entry bytes)
 // Entry layout:
 //   u8 kind | u64 version | u32+root | u32+label | u32 op count | ops | u32 identity count |
-//   identities (32 bytes each)
+//   identities (32 bytes each); kCreate adds, after the label, u32+scheme | u64 keep_versions |
+//   u32 max_depth (and carries no ops or identities)
 //   op: u8 kind (0 put, 1 delete) | u32+key | u32+value (puts only)
 #pragma once
 
@@ -41,6 +42,7 @@ struct LogEntry {
     kApply = 1,     // `version` is new: apply `ops` on version - 1, the root must equal `root`
     kRollback = 2,  // make retained `version` the head again; `root` is its root
     kPrune = 3,     // make `version` the oldest retained
+    kCreate = 4,    // a new tree of `scheme` shaped by `create`; `version` is 0
   };
   Kind kind = Kind::kApply;
   std::string tree;
@@ -49,6 +51,8 @@ struct LogEntry {
   std::string label;          // kApply
   std::vector<tree::Op> ops;  // kApply
   std::vector<std::string> idempotent_writes;  // kApply: identities, 32 bytes each
+  std::string scheme;                          // kCreate
+  tree::CreateOptions create;                  // kCreate: keep_versions, max_depth
 };
 bool operator==(const LogEntry& a, const LogEntry& b);
 

@@ -31,6 +31,8 @@ class LogReader {
   // Where a restarted replica resumes: after the last entry returned.
   std::uint64_t resume_sequence() const { return resume_; }
   std::uint64_t abandoned_entries() const { return assembler_.abandoned(); }
+  // The sequence the next read starts at: every message before it has been read.
+  std::uint64_t next_read() const { return read_; }
 
  private:
   const JetStreamLog& log_;

@@ -42,6 +42,19 @@ absl::Status tx_not_open(const std::string& id) {
                                           "discarded after its idle timeout)"));
 }
 
+// A creation refused for what it asks (a bad name or shape, a name taken) is refused the same way
+// on every replica, so its log entry changes nothing but the position.
+bool refused_alike(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kInvalidArgument ||
+         status.code() == absl::StatusCode::kAlreadyExists;
+}
+
+absl::Status record_create_position(const absl::Status& created, storage::Store& store,
+                                    std::uint64_t position) {
+  if (!created.ok() && !refused_alike(created)) return created;
+  return store.record_log_position(position);
+}
+
 }  // namespace
 
 Engine::Engine(ConstructionKey, EngineOptions options, EngineObserver observer)
@@ -152,6 +165,7 @@ std::shared_ptr<Engine::OpenTree> Engine::serve(std::unique_ptr<tree::Tree> tree
   open->batcher = std::make_unique<WriteBatcher>(
       *open->tree, options_.batcher, observer_,
       [feed](const storage::VersionRecord& record) { feed->publish(record.version, false); });
+  open->batcher->set_change_log(change_log_.load(std::memory_order_acquire));
   return open;
 }
 
@@ -204,12 +218,39 @@ absl::StatusOr<TreeSummary> Engine::create_tree(const std::string& name, const s
     return absl::InvalidArgumentError(absl::StrCat("scheme: unknown scheme ", in_quotes(wanted),
                                                    " (", tree::scheme_names(), ")"));
   }
-  std::unique_lock lock(trees_mutex_);
   if (shut_down_) return absl::UnavailableError("the server is shutting down");
   if (!store_) return absl::FailedPreconditionError("no data directory: trees cannot be created");
-  absl::StatusOr<std::unique_ptr<tree::Tree>> made =
-      found->create(*store_, name, create, *backend_, options_.tree);
+  if (absl::Status writable = refuse_unless_writable(); !writable.ok()) return writable;
+  if (name.size() > storage::kMaxTreeNameBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("name: ", name.size(), " bytes, at most ", storage::kMaxTreeNameBytes));
+  }
+  {
+    // Checked before the creation is logged; the store checks again (a concurrent create).
+    std::shared_lock lock(trees_mutex_);
+    if (trees_.contains(name) || unserved_.contains(name)) {
+      return absl::AlreadyExistsError(absl::StrCat("tree ", in_quotes(name), " already exists"));
+    }
+  }
+  replication::LogEntry entry;
+  entry.kind = replication::LogEntry::Kind::kCreate;
+  entry.tree = name;
+  entry.scheme = wanted;
+  entry.create = create;
+  absl::StatusOr<std::unique_ptr<tree::Tree>> made = absl::InternalError("the tree was not made");
+  // Not under trees_mutex_: reads go on while the creation waits for the log.
+  absl::Status logged = log_then_commit(entry, [&](std::optional<std::uint64_t> position) {
+    made = found->create(*store_, name, create, *backend_, options_.tree);
+    return position ? record_create_position(made.status(), *store_, *position) : absl::OkStatus();
+  });
+  if (!logged.ok()) return logged;
   if (!made.ok()) return made.status();
+  std::unique_lock lock(trees_mutex_);
+  if (shut_down_) {
+    return absl::UnavailableError(absl::StrCat("tree ", in_quotes(name),
+                                               " was created, but the server is shutting down; "
+                                               "it is served after the restart"));
+  }
   std::shared_ptr<OpenTree> served = serve(std::move(*made));
   const tree::Tree& created = *served->tree;
   trees_[name] = served;
@@ -262,11 +303,44 @@ absl::Status Engine::refuse_if_store_failed() const {
   return health.code() == absl::StatusCode::kUnavailable ? health : absl::OkStatus();
 }
 
+absl::Status Engine::refuse_unless_writable() const {
+  if (absl::Status failed = refuse_if_store_failed(); !failed.ok()) return failed;
+  if (ChangeLog* change_log = change_log_.load(std::memory_order_acquire)) {
+    return change_log->writable();
+  }
+  if (options_.replicated) {
+    return absl::UnavailableError(
+        "replication is starting: this node takes no writes until it knows whether it leads "
+        "(nothing was applied)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::log_then_commit(
+    const replication::LogEntry& entry,
+    absl::FunctionRef<absl::Status(std::optional<std::uint64_t>)> commit) {
+  ChangeLog* change_log = change_log_.load(std::memory_order_acquire);
+  if (change_log == nullptr) return commit(std::nullopt);
+  return change_log->log_then_commit(entry,
+                                     [&](std::uint64_t position) { return commit(position); });
+}
+
+void Engine::attach_change_log(ChangeLog* change_log) {
+  change_log_.store(change_log, std::memory_order_release);
+  std::shared_lock lock(trees_mutex_);
+  for (const auto& [name, open] : trees_) open->batcher->set_change_log(change_log);
+}
+
+absl::StatusOr<std::uint64_t> Engine::log_position() const {
+  if (!store_) return absl::FailedPreconditionError("no data directory");
+  return store_->log_position();
+}
+
 absl::StatusOr<WriteFuture> Engine::write(const std::string& tree, WriteRequest request,
                                           std::string_view ops_field) {
   absl::StatusOr<std::shared_ptr<OpenTree>> open = find(tree);
   if (!open.ok()) return open.status();
-  if (absl::Status failed = refuse_if_store_failed(); !failed.ok()) return failed;
+  if (absl::Status writable = refuse_unless_writable(); !writable.ok()) return writable;
   if (absl::Status checked = (*open)->tree->check_ops(request.ops, ops_field); !checked.ok()) {
     return checked;
   }
@@ -359,7 +433,7 @@ absl::StatusOr<WriteFuture> Engine::commit_tx(const std::string& id, CommitOptio
       return key;
     }
   }
-  if (absl::Status failed = refuse_if_store_failed(); !failed.ok()) return failed;
+  if (absl::Status writable = refuse_unless_writable(); !writable.ok()) return writable;
   std::unique_lock lock(tx_mutex_);
   auto found = transactions_.find(id);
   if (found == transactions_.end()) {
@@ -575,12 +649,28 @@ absl::StatusOr<TreeSummary> Engine::rollback(const std::string& tree, const Vers
   }
   absl::StatusOr<std::shared_ptr<OpenTree>> open = find(tree);
   if (!open.ok()) return open.status();
+  if (absl::Status writable = refuse_unless_writable(); !writable.ok()) return writable;
   tree::Tree& served = *(*open)->tree;
   absl::StatusOr<storage::TreeInfo> rolled =
       (*open)->batcher->exclusive([&]() -> absl::StatusOr<storage::TreeInfo> {
         absl::StatusOr<std::uint64_t> version = served.resolve(to);
         if (!version.ok()) return version.status();
-        return served.rollback(*version);
+        absl::StatusOr<storage::VersionRecord> target = served.version_record(*version);
+        if (!target.ok()) return target.status();
+        absl::StatusOr<storage::TreeInfo> info = served.info();
+        if (!info.ok() || info->head_version == *version) return info;  // nothing to log
+        replication::LogEntry entry;
+        entry.kind = replication::LogEntry::Kind::kRollback;
+        entry.tree = tree;
+        entry.version = *version;
+        entry.root = target->root;
+        absl::StatusOr<storage::TreeInfo> result = absl::InternalError("not rolled back");
+        absl::Status logged = log_then_commit(entry, [&](std::optional<std::uint64_t> position) {
+          result = served.rollback(*version, position);
+          return result.status();
+        });
+        if (!logged.ok()) return logged;
+        return result;
       });
   if (!rolled.ok()) return rolled.status();
   // The removed versions' writes no longer exist: a retry of one applies again.
@@ -594,8 +684,110 @@ absl::StatusOr<storage::PruneResult> Engine::prune(const std::string& tree,
                                                    std::uint64_t oldest_version, bool compact) {
   absl::StatusOr<std::shared_ptr<OpenTree>> open = find(tree);
   if (!open.ok()) return open.status();
+  if (absl::Status writable = refuse_unless_writable(); !writable.ok()) return writable;
   tree::Tree& served = *(*open)->tree;
-  return (*open)->batcher->exclusive([&] { return served.prune(oldest_version, compact); });
+  absl::StatusOr<storage::PruneResult> pruned =
+      (*open)->batcher->exclusive([&]() -> absl::StatusOr<storage::PruneResult> {
+        absl::StatusOr<storage::TreeInfo> info = served.info();
+        if (!info.ok()) return info.status();
+        // Past the head (refused) or below the oldest (nothing to do): nothing to log.
+        if (oldest_version > info->head_version || oldest_version <= info->oldest_version) {
+          return served.prune(oldest_version);
+        }
+        replication::LogEntry entry;
+        entry.kind = replication::LogEntry::Kind::kPrune;
+        entry.tree = tree;
+        entry.version = oldest_version;
+        absl::StatusOr<storage::PruneResult> result = absl::InternalError("not pruned");
+        absl::Status logged = log_then_commit(entry, [&](std::optional<std::uint64_t> position) {
+          result = served.prune(oldest_version, false, position);
+          return result.status();
+        });
+        if (!logged.ok()) return logged;
+        return result;
+      });
+  if (!pruned.ok() || !compact) return pruned;
+  // Compaction is local and slow: outside the log's order and the batcher's exclusion.
+  if (absl::Status compacted = store_->compact(tree); !compacted.ok()) return compacted;
+  return pruned;
+}
+
+absl::StatusOr<replication::EntryOutcome> Engine::apply_replicated_create(
+    const replication::LogEntry& entry, std::uint64_t position) {
+  const tree::Scheme* scheme = tree::find_scheme(entry.scheme);
+  {
+    std::shared_lock lock(trees_mutex_);
+    if (auto found = trees_.find(entry.tree); found != trees_.end()) {
+      // The leader's creation was refused as "exists" too, or this replica replays it.
+      if (absl::Status recorded = store_->record_log_position(position); !recorded.ok()) {
+        return recorded;
+      }
+      return replication::EntryOutcome::kAlreadyApplied;
+    }
+  }
+  if (scheme == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the log creates tree ", in_quotes(entry.tree), " of scheme ",
+                     in_quotes(entry.scheme), ", which this build does not serve"));
+  }
+  absl::StatusOr<std::unique_ptr<tree::Tree>> made =
+      scheme->create(*store_, entry.tree, entry.create, *backend_, options_.tree);
+  if (absl::Status recorded = record_create_position(made.status(), *store_, position);
+      !recorded.ok()) {
+    return recorded;
+  }
+  if (!made.ok()) return replication::EntryOutcome::kAlreadyApplied;  // refused alike
+  std::unique_lock lock(trees_mutex_);
+  if (shut_down_) return absl::UnavailableError("the server is shutting down");
+  trees_[entry.tree] = serve(std::move(*made));
+  lock.unlock();
+  if (options_.warm_up_schemes) scheme->warm_up(*backend_);
+  spdlog::info("replica: created tree {} ({}) from the log at {}", entry.tree, entry.scheme,
+               position);
+  return replication::EntryOutcome::kApplied;
+}
+
+absl::StatusOr<replication::EntryOutcome> Engine::apply_replicated(
+    const replication::LogEntry& entry, std::uint64_t position) {
+  if (!store_) return absl::FailedPreconditionError("no data directory");
+  if (entry.kind == replication::LogEntry::Kind::kCreate) {
+    return apply_replicated_create(entry, position);
+  }
+  absl::StatusOr<std::shared_ptr<OpenTree>> open = find(entry.tree);
+  if (!open.ok()) {
+    if (open.status().code() != absl::StatusCode::kNotFound) return open.status();
+    return absl::DataLossError(absl::StrCat(
+        "the log changes tree ", in_quotes(entry.tree),
+        ", which this replica does not have: it was made before the log began (start this "
+        "replica from a checkpoint of the leader)"));
+  }
+  OpenTree& served = **open;
+  absl::StatusOr<replication::EntryOutcome> outcome = served.batcher->exclusive(
+      [&] { return replication::apply_entry(*served.tree, entry, position); });
+  if (!outcome.ok() || *outcome != replication::EntryOutcome::kApplied) return outcome;
+  switch (entry.kind) {
+    case replication::LogEntry::Kind::kApply: {
+      absl::StatusOr<storage::VersionRecord> record = served.tree->version_record(entry.version);
+      if (record.ok()) {
+        // Remembered so that, should this replica lead, a retry of the write is a replay.
+        if (!record->idempotent_writes.empty()) {
+          std::vector<std::string> identities = std::move(record->idempotent_writes);
+          record->idempotent_writes.clear();
+          served.batcher->ledger().applied(
+              identities, std::make_shared<const storage::VersionRecord>(std::move(*record)));
+        }
+      }
+      served.feed.publish(entry.version, false);
+      break;
+    }
+    case replication::LogEntry::Kind::kRollback:
+      served.batcher->ledger().forget_after(entry.version);
+      served.feed.publish(entry.version, true);
+      break;
+    default:
+      break;
+  }
+  return outcome;
 }
 
 absl::StatusOr<std::filesystem::path> Engine::checkpoint(const std::string& name) {

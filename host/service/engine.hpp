@@ -23,8 +23,11 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "host/backend/compute_backend.hpp"
+#include "host/replication/entry_apply.hpp"
+#include "host/service/change_log.hpp"
 #include "host/service/write_batcher.hpp"
 #include "host/tree/schemes.hpp"
 #include "host/tree/tree.hpp"
@@ -61,6 +64,9 @@ struct EngineOptions {
   // The largest answer the caller can send (arbord: max_message_bytes); 0 for no limit. A write
   // with proofs whose answer could exceed it is refused before it is queued.
   std::uint64_t max_answer_bytes = 0;
+  // Replication will attach a change log (attach_change_log): until it does, every change is
+  // refused (UNAVAILABLE, nothing applied) rather than made outside the log.
+  bool replicated = false;
 };
 
 using VersionSelector = tree::VersionSelector;
@@ -215,6 +221,20 @@ class Engine {
 
   EngineStats stats() const;
 
+  // Replication (change_log.hpp, host/replication/replicator.hpp). With a change log attached,
+  // every change (a version, a tree created, a rollback, a prune) is logged before it is
+  // committed, and changes are refused while the log says this node may not make them. Attach
+  // before serving; detach (null) before the change log goes away.
+  void attach_change_log(ChangeLog* change_log);
+  // A replica makes the change of the leader's log entry found at `position` (the sequence of its
+  // last message), recording that position with it: entry_apply.hpp's rules, and for kCreate a
+  // new tree (a create the leader refused as INVALID_ARGUMENT or ALREADY_EXISTS is refused here
+  // the same way: only the position moves). DATA_LOSS when the result differs from the leader's.
+  absl::StatusOr<replication::EntryOutcome> apply_replicated(const replication::LogEntry& entry,
+                                                             std::uint64_t position);
+  // The log position the store holds (storage::Store::log_position).
+  absl::StatusOr<std::uint64_t> log_position() const;
+
  private:
   struct VersionFeed {
     mutable std::mutex mutex;
@@ -237,6 +257,14 @@ class Engine {
   absl::StatusOr<std::shared_ptr<OpenTree>> find(const std::string& name) const;
   // UNAVAILABLE (not applied) when the store has failed, so writes are refused before queueing.
   absl::Status refuse_if_store_failed() const;
+  // As refuse_if_store_failed(), and also while replication does not let this node change trees.
+  absl::Status refuse_unless_writable() const;
+  // Logs `entry` through the change log, if any, then runs `commit` (with the entry's position).
+  absl::Status log_then_commit(
+      const replication::LogEntry& entry,
+      absl::FunctionRef<absl::Status(std::optional<std::uint64_t>)> commit);
+  absl::StatusOr<replication::EntryOutcome> apply_replicated_create(
+      const replication::LogEntry& entry, std::uint64_t position);
   // INVALID_ARGUMENT when the proofs of `ops`' keys might not fit in max_answer_bytes.
   absl::Status check_answer_fits(const tree::Tree& tree, std::span<const tree::Op> ops,
                                  std::string_view what) const;
@@ -266,6 +294,7 @@ class Engine {
   bool stopping_ ABSL_GUARDED_BY(tx_mutex_) = false;
   std::thread tx_reaper_;
   std::atomic<bool> shut_down_{false};
+  std::atomic<ChangeLog*> change_log_{nullptr};
 };
 
 }  // namespace arbor::service

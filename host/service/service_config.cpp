@@ -190,6 +190,18 @@ absl::StatusOr<ServiceConfig> parse_service_config(const std::string& toml_text,
   auth.on("write_tokens", strings_into(config.auth.write_tokens));
   auth.on("read_tokens", strings_into(config.auth.read_tokens));
 
+  TableReader replication("replication");
+  ReplicationConfig& replicated = config.replication;
+  replication.on("nats", strings_into(replicated.nats));
+  replication.on("role", string_into(replicated.role));
+  replication.on("ack", string_into(replicated.ack));
+  replication.on("stream", string_into(replicated.stream));
+  replication.on("shard", integer_into(replicated.shard, 0, 1'000'000));
+  replication.on("replicas", integer_into(replicated.replicas, 1, 5));
+  replication.on("retention_hours", integer_into(replicated.retention_hours, 1, 24 * 3650));
+  replication.on("retry_for_ms", integer_into(replicated.retry_for_ms, 100, 3'600'000));
+  replication.on("leader_address", string_into(replicated.leader_address));
+
   TableReader top("");
   top.on("data", path_into(engine.data_dir));
   top.on("checkpoint_dir", [&](const std::string& key, const toml::value& value) {
@@ -209,6 +221,7 @@ absl::StatusOr<ServiceConfig> parse_service_config(const std::string& toml_text,
   top.on("transactions", table_into(tx));
   top.on("tls", table_into(tls));
   top.on("auth", table_into(auth));
+  top.on("replication", table_into(replication));
 
   if (absl::Status read = top.read(document); !read.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(source_name, ": ", read.message()));
@@ -267,6 +280,32 @@ absl::Status validate_service_config(const ServiceConfig& config) {
     }
   } else if (!config.tls.client_ca_file.empty()) {
     return absl::InvalidArgumentError("tls.client_ca_file needs tls.cert_file and tls.key_file");
+  }
+  const ReplicationConfig& replication = config.replication;
+  if (replication.role != "leader" && replication.role != "follower") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("replication.role: \"", replication.role, "\" (leader or follower)"));
+  }
+  if (replication.ack == "leader") {
+    return absl::InvalidArgumentError(
+        "replication.ack: \"leader\" (answering before the log holds a write) is not built yet; "
+        "\"quorum\" answers once the log's quorum holds it");
+  }
+  if (replication.ack != "quorum") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("replication.ack: \"", replication.ack, "\" (quorum)"));
+  }
+  if (replication.stream.empty() ||
+      replication.stream.find_first_of(" \t.*>/\\") != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("replication.stream: \"", replication.stream,
+                     "\" is not a JetStream stream name (no spaces, dots, *, >, slashes)"));
+  }
+  for (const std::string& server : replication.nats) {
+    if (server.rfind("nats://", 0) != 0 && server.rfind("tls://", 0) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "replication.nats: \"", server, "\" is not a nats://host:port (or tls://) URL"));
+    }
   }
   const EngineOptions& engine = config.engine;
   if (engine.batcher.max_queue_ops < engine.batcher.max_batch_ops) {
@@ -344,6 +383,18 @@ std::string describe_service_config(const ServiceConfig& config) {
       << "\nclient_ca_file = " << quoted_text(config.tls.client_ca_file)
       << "\n\n[auth]\nwrite_tokens = " << redacted(config.auth.write_tokens)
       << "\nread_tokens = " << redacted(config.auth.read_tokens) << "\n";
+  const ReplicationConfig& replication = config.replication;
+  out << "\n[replication]\nnats = [";
+  for (std::size_t i = 0; i < replication.nats.size(); ++i) {
+    out << (i ? ", " : "") << quoted_text(replication.nats[i]);
+  }
+  out << "]" << (replication.enabled() ? "" : "  # empty: no replication")
+      << "\nrole = " << quoted_text(replication.role) << "\nack = " << quoted_text(replication.ack)
+      << "\nstream = " << quoted_text(replication.stream) << "\nshard = " << replication.shard
+      << "\nreplicas = " << replication.replicas
+      << "\nretention_hours = " << replication.retention_hours
+      << "\nretry_for_ms = " << replication.retry_for_ms
+      << "\nleader_address = " << quoted_text(replication.leader_address) << "\n";
   return out.str();
 }
 

@@ -29,6 +29,25 @@ struct AuthConfig {
   bool enabled() const { return !write_tokens.empty() || !read_tokens.empty(); }
 };
 
+// Replication on NATS JetStream (host/replication/README.md). Off (nats empty) by default: arbord
+// then behaves as an unreplicated server.
+struct ReplicationConfig {
+  std::vector<std::string> nats;  // nats://host:port of the cluster's servers
+  std::string role = "leader";    // "leader" or "follower" (arbord --follow)
+  // "quorum": a write is answered once the log's quorum holds it. ("leader", answering after the
+  // local commit, is not built yet and is refused.)
+  std::string ack = "quorum";
+  std::string stream = "ARBOR_LOG";
+  std::uint32_t shard = 0;  // subject arbor.log.<shard>
+  int replicas = 3;         // the stream's replication factor (a new stream)
+  // How long the stream keeps entries (a new stream): longer than the checkpoint interval, or a
+  // replica down longer needs a checkpoint.
+  std::uint32_t retention_hours = 7 * 24;
+  std::uint32_t retry_for_ms = 15'000;  // an append with no answer is retried this long
+  std::string leader_address;           // named in a follower's refusals ("host:port")
+  bool enabled() const { return !nats.empty(); }
+};
+
 struct ServiceConfig {
   EngineOptions engine;
   std::string listen = "127.0.0.1:50051";
@@ -43,6 +62,7 @@ struct ServiceConfig {
   std::uint32_t shutdown_drain_ms = 1'000;
   TlsConfig tls;
   AuthConfig auth;
+  ReplicationConfig replication;
 };
 
 // Defaults with data_dir `data`, checkpoints in `data/checkpoints`.

@@ -7,6 +7,7 @@
 #endif
 
 #include "absl/strings/str_cat.h"
+#include "host/replication/entry_apply.hpp"
 #include "spdlog/spdlog.h"
 
 namespace arbor::service {
@@ -282,12 +283,21 @@ bool one_write_can_cause(const absl::Status& failed) {
 }  // namespace
 
 void WriteBatcher::apply_group(std::vector<Pending>& group) {
+  // Writes queued before this node stopped leading are refused without computing anything.
+  if (ChangeLog* change_log = change_log_.load(std::memory_order_acquire)) {
+    if (absl::Status writable = change_log->writable(); !writable.ok()) {
+      for (Pending& pending : group) refuse(pending, writable);
+      return;
+    }
+  }
   std::vector<Pending*> all;
   all.reserve(group.size());
   for (Pending& pending : group) all.push_back(&pending);
+  log_refused_ = false;
   const absl::Status together = apply_together(all, group.front().queued_at);
   if (together.ok()) return;
-  if (group.size() == 1 || !one_write_can_cause(together)) {
+  // A refusal of the log (no longer leading, no quorum) is no one write's doing either.
+  if (group.size() == 1 || !one_write_can_cause(together) || log_refused_) {
     // A store that cannot write (a full disk, a failed fsync) fails each write alone as well.
     for (Pending& pending : group) refuse(pending, together);
     return;
@@ -325,6 +335,24 @@ absl::Status WriteBatcher::apply_together(std::vector<Pending*>& writes,
     if (!pending->request.identity.empty()) {
       apply_options.idempotent_writes.push_back(pending->request.identity);
     }
+  }
+  if (ChangeLog* change_log = change_log_.load(std::memory_order_acquire)) {
+    // The version goes to the replication log between its computing and its commit.
+    apply_options.commit_gate =
+        [&, change_log](
+            std::uint64_t version, std::string_view root,
+            tree::ApplyOptions::CommitFunction commit) -> absl::StatusOr<storage::VersionRecord> {
+      const replication::LogEntry entry =
+          replication::entry_for_apply(tree_.name(), ops, apply_options, version, root);
+      std::optional<absl::StatusOr<storage::VersionRecord>> committed;
+      absl::Status logged = change_log->log_then_commit(entry, [&](std::uint64_t position) {
+        committed = commit(position);
+        return committed->status();
+      });
+      if (!committed) log_refused_ = true;
+      if (!logged.ok()) return logged;
+      return std::move(*committed);
+    };
   }
   absl::StatusOr<tree::ApplyResult> applied = tree_.apply(ops, apply_options);
 

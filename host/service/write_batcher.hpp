@@ -14,6 +14,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -28,6 +29,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "host/service/change_log.hpp"
 #include "host/service/idempotency.hpp"
 #include "host/tree/tree.hpp"
 
@@ -116,6 +118,12 @@ class WriteBatcher {
 
   IdempotencyLedger& ledger() { return ledger_; }
 
+  // Replication (change_log.hpp): every version is logged before it is committed, and writes are
+  // refused while the log says this node may not write. Null: unreplicated.
+  void set_change_log(ChangeLog* change_log) {
+    change_log_.store(change_log, std::memory_order_release);
+  }
+
   // Runs `action` between two versions, with no apply in progress (rollback, prune).
   template <typename Action>
   auto exclusive(Action&& action) {
@@ -189,6 +197,8 @@ class WriteBatcher {
   std::size_t recent_next_ ABSL_GUARDED_BY(queue_mutex_) = 0;
   std::uint64_t peak_queued_ops_ ABSL_GUARDED_BY(queue_mutex_) = 0;  // since the last trim
   size_t last_group_writes_ = 0;                                     // worker only
+  bool log_refused_ = false;  // worker only: the last group's log append failed
+  std::atomic<ChangeLog*> change_log_{nullptr};
 
   std::mutex apply_mutex_;
   std::thread worker_;

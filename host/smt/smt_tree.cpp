@@ -627,11 +627,8 @@ absl::StatusOr<ApplyResult> SmtTree::apply(std::span<const SmtOp> ops,
   commit.entry_count = view->version().entry_count + stats.inserted - stats.deleted;
   if (!new_root.is_zero()) commit.root_node_key = node_key(0, KeyBits{});
   stats.records_written = writes.size();
-  if (absl::Status root = tree::check_expected_root(options, name_, head + 1, commit.root);
-      !root.ok()) {
-    return root;
-  }
-  absl::StatusOr<storage::VersionRecord> committed = store_.commit(name_, commit);
+  absl::StatusOr<storage::VersionRecord> committed =
+      tree::commit_version(options, store_, name_, head + 1, commit);
   if (!committed.ok()) return committed.status();
   cache_.apply_commit(head, committed->version, writes);
   stats.commit_ms = ms_since(started);

@@ -10,13 +10,23 @@ std::string in_quotes(std::string_view text) { return absl::StrCat("\"", std::st
 
 }  // namespace
 
-absl::Status check_expected_root(const ApplyOptions& options, std::string_view tree,
-                                 std::uint64_t version, std::string_view root) {
-  if (!options.expected_root || *options.expected_root == root) return absl::OkStatus();
-  return absl::DataLossError(absl::StrCat(
-      "tree ", in_quotes(tree), " version ", version, ": the root came out as 0x",
-      absl::BytesToHexString(absl::string_view(root.data(), root.size())), ", not the expected 0x",
-      absl::BytesToHexString(*options.expected_root), "; nothing was committed"));
+absl::StatusOr<storage::VersionRecord> commit_version(const ApplyOptions& options,
+                                                      storage::Store& store, std::string_view tree,
+                                                      std::uint64_t version,
+                                                      storage::CommitRequest& request) {
+  const std::string& root = request.root;
+  if (options.expected_root && *options.expected_root != root) {
+    return absl::DataLossError(
+        absl::StrCat("tree ", in_quotes(tree), " version ", version, ": the root came out as 0x",
+                     absl::BytesToHexString(root), ", not the expected 0x",
+                     absl::BytesToHexString(*options.expected_root), "; nothing was committed"));
+  }
+  request.log_position = options.log_position;
+  if (!options.commit_gate) return store.commit(tree, request);
+  return options.commit_gate(version, root, [&](std::uint64_t position) {
+    request.log_position = position;
+    return store.commit(tree, request);
+  });
 }
 
 absl::Status Tree::check_ops(std::span<const Op> ops, std::string_view field) const {
@@ -81,16 +91,18 @@ absl::StatusOr<std::vector<storage::VersionRecord>> Tree::versions() const {
   return store_.versions(name_);
 }
 
-absl::StatusOr<storage::TreeInfo> Tree::rollback(std::uint64_t version) {
+absl::StatusOr<storage::TreeInfo> Tree::rollback(std::uint64_t version,
+                                                 std::optional<std::uint64_t> log_position) {
   std::lock_guard writer(writer_mutex_);
-  absl::StatusOr<storage::TreeInfo> info = store_.rollback(name_, version);
+  absl::StatusOr<storage::TreeInfo> info = store_.rollback(name_, version, log_position);
   if (info.ok()) after_rollback(info->head_version);
   return info;
 }
 
-absl::StatusOr<storage::PruneResult> Tree::prune(std::uint64_t version, bool compact) {
+absl::StatusOr<storage::PruneResult> Tree::prune(std::uint64_t version, bool compact,
+                                                 std::optional<std::uint64_t> log_position) {
   std::lock_guard writer(writer_mutex_);
-  return store_.prune(name_, version, compact);
+  return store_.prune(name_, version, compact, log_position);
 }
 
 absl::Status Reader::check_keys(std::span<const std::string> keys, std::string_view field) const {

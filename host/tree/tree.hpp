@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "host/backend/compute_backend.hpp"
@@ -57,10 +59,25 @@ struct ApplyOptions {
   // A replica's check (host/replication): the new version's wire root must be this, or nothing is
   // committed and the answer is DATA_LOSS naming both roots.
   std::optional<std::string> expected_root;
+  // A replica's position in the replication log once this version is committed
+  // (storage::CommitRequest::log_position).
+  std::optional<std::uint64_t> log_position;
+  // A replicating leader's gate (host/service/change_log.hpp): given the version about to be
+  // committed (its number and wire root), it logs the version and then calls `commit` with the
+  // log position of its entry. Nothing is committed unless it calls `commit`; what it returns is
+  // apply()'s answer.
+  using CommitFunction =
+      absl::FunctionRef<absl::StatusOr<storage::VersionRecord>(std::uint64_t log_position)>;
+  std::function<absl::StatusOr<storage::VersionRecord>(std::uint64_t version, std::string_view root,
+                                                       CommitFunction commit)>
+      commit_gate;
 };
-// What a scheme's apply() calls with the root it computed, before committing.
-absl::Status check_expected_root(const ApplyOptions& options, std::string_view tree,
-                                 std::uint64_t version, std::string_view root);
+// What a scheme's apply() calls to commit the version it computed: checks expected_root, then
+// commits through commit_gate when there is one, with log_position otherwise.
+absl::StatusOr<storage::VersionRecord> commit_version(const ApplyOptions& options,
+                                                      storage::Store& store, std::string_view tree,
+                                                      std::uint64_t version,
+                                                      storage::CommitRequest& request);
 
 // What one apply cost, in the terms every scheme shares (zero where a scheme has no such phase).
 struct ApplyStats {
@@ -192,8 +209,11 @@ class Tree {
       std::optional<std::uint64_t> version = std::nullopt) const;
   // Retained versions, oldest first.
   absl::StatusOr<std::vector<storage::VersionRecord>> versions() const;
-  absl::StatusOr<storage::TreeInfo> rollback(std::uint64_t version);
-  absl::StatusOr<storage::PruneResult> prune(std::uint64_t version, bool compact = false);
+  // `log_position`: see storage::Store::rollback.
+  absl::StatusOr<storage::TreeInfo> rollback(std::uint64_t version,
+                                             std::optional<std::uint64_t> log_position = {});
+  absl::StatusOr<storage::PruneResult> prune(std::uint64_t version, bool compact = false,
+                                             std::optional<std::uint64_t> log_position = {});
 
  protected:
   Tree(storage::Store& store, std::string name, host::ComputeBackend& backend)

@@ -677,11 +677,8 @@ absl::StatusOr<VerkleApplyResult> VerkleTree::apply(std::span<const VerkleOp> op
   }
   commit.entry_count = view->version().entry_count + stats.inserted - stats.deleted;
   stats.records_written = writes.size();
-  if (absl::Status root = tree::check_expected_root(options, name_, head + 1, commit.root);
-      !root.ok()) {
-    return root;
-  }
-  absl::StatusOr<storage::VersionRecord> committed = store_.commit(name_, commit);
+  absl::StatusOr<storage::VersionRecord> committed =
+      tree::commit_version(options, store_, name_, head + 1, commit);
   if (!committed.ok()) return committed.status();
   stats.commit_ms = ms_since(started);
   result.version = committed->version;

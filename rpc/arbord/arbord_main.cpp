@@ -26,6 +26,9 @@
 #include "CLI/CLI.hpp"
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "host/replication/replicator.hpp"
 #include "host/service/engine.hpp"
 #include "host/service/service_config.hpp"
 #include "rpc/server/arbor_service.hpp"
@@ -53,6 +56,9 @@ struct Flags {
   std::string checkpoint_dir;
   bool print_config = false;
   bool no_metrics = false;
+  bool follow = false;
+  std::string nats;
+  std::string leader_address;
 };
 
 absl::StatusOr<std::string> read_file(const std::string& path) {
@@ -98,6 +104,13 @@ absl::StatusOr<ServiceConfig> effective_config(const Flags& flags) {
           absl::StrCat("--sync: ", std::string(sync.status().message())));
     }
     config.engine.store.sync = *sync;
+  }
+  if (!flags.nats.empty()) config.replication.nats = absl::StrSplit(flags.nats, ',');
+  if (flags.follow) config.replication.role = "follower";
+  if (!flags.leader_address.empty()) config.replication.leader_address = flags.leader_address;
+  if (flags.follow && !config.replication.enabled()) {
+    return absl::InvalidArgumentError(
+        "--follow: a follower needs the log's NATS servers (--nats or [replication] nats)");
   }
   if (absl::Status valid = arbor::service::validate_service_config(config); !valid.ok()) {
     return valid;
@@ -159,10 +172,22 @@ class MetricsEndpoint {
       // A store that failed serves reads but no writes until a restart: not healthy. A full disk
       // clears by itself when space returns, so it is only reported.
       const bool store_failed = detail.store.code() == absl::StatusCode::kUnavailable;
-      response.status = state == 1 && !store_failed ? 200 : 503;
-      std::string body = store_failed && state == 1 ? "failed\n" : kStates[state];
+      // A replica whose log disagrees with its store serves only what it held: not healthy.
+      const bool replication_failed =
+          detail.replication &&
+          detail.replication->state == arbor::replication::ReplicaState::kFailed;
+      const bool failed = store_failed || replication_failed;
+      response.status = state == 1 && !failed ? 200 : 503;
+      std::string body = failed && state == 1 ? "failed\n" : kStates[state];
       if (!detail.store.ok()) {
         body += absl::StrCat("writes refused: ", std::string(detail.store.message()), "\n");
+      }
+      if (detail.replication) {
+        const arbor::replication::ReplicaStatus& replica = *detail.replication;
+        body += absl::StrCat(
+            "replication: ", std::string(arbor::replication::to_string(replica.state)),
+            ", log position ", replica.position, " (log last seen at ", replica.log_last, ")",
+            replica.failure.empty() ? "" : ": " + replica.failure, "\n");
       }
       // Still serving, only slower: said here so that an operator sees a GPU node on its CPU.
       if (!detail.backend_fallback.empty()) {
@@ -197,13 +222,16 @@ class MetricsEndpoint {
   std::thread thread_;
 };
 
-// Turns gRPC health NOT_SERVING once the store has failed (a write error only a restart clears),
-// checking every 500 ms; a full disk leaves it SERVING (reads go on; it clears by itself).
-class StoreFailureWatch {
+// Turns gRPC health NOT_SERVING once the store has failed (a write error only a restart clears)
+// or replication has stopped (the log and this store disagree), checking every 500 ms; a full disk
+// leaves it SERVING (reads go on; it clears by itself).
+class FailureWatch {
  public:
-  StoreFailureWatch(const arbor::service::Engine& engine, grpc::HealthCheckServiceInterface& health)
-      : thread_([this, &engine, &health] { watch(engine, health); }) {}
-  ~StoreFailureWatch() {
+  FailureWatch(const arbor::service::Engine& engine,
+               const arbor::replication::Replicator* replicator,
+               grpc::HealthCheckServiceInterface& health)
+      : thread_([this, &engine, replicator, &health] { watch(engine, replicator, health); }) {}
+  ~FailureWatch() {
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;
@@ -213,12 +241,15 @@ class StoreFailureWatch {
   }
 
  private:
-  void watch(const arbor::service::Engine& engine, grpc::HealthCheckServiceInterface& health) {
+  void watch(const arbor::service::Engine& engine, const arbor::replication::Replicator* replicator,
+             grpc::HealthCheckServiceInterface& health) {
     std::unique_lock lock(mutex_);
     while (!wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; })) {
-      const absl::Status store = engine.store_health();
-      if (store.code() != absl::StatusCode::kUnavailable) continue;
-      spdlog::critical("health NOT_SERVING: {}", std::string(store.message()));
+      absl::Status failed = engine.store_health();
+      if (failed.code() != absl::StatusCode::kUnavailable) failed = absl::OkStatus();
+      if (failed.ok() && replicator != nullptr) failed = replicator->health();
+      if (failed.ok()) continue;
+      spdlog::critical("health NOT_SERVING: {}", std::string(failed.message()));
       health.SetServingStatus(false);
       health.SetServingStatus("arbor.v1.Arbor", false);
       return;
@@ -230,6 +261,35 @@ class StoreFailureWatch {
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::thread thread_;
 };
+
+// Starts replication (host/replication/replicator.hpp) on the open engine. A stream just created on
+// a new cluster needs an election (4-9 s) before it answers: start-up waits up to a minute.
+absl::StatusOr<std::unique_ptr<arbor::replication::Replicator>> start_replication(
+    const ServiceConfig& config, arbor::service::Engine& engine) {
+  const arbor::service::ReplicationConfig& replication = config.replication;
+  arbor::replication::ReplicatorOptions options;
+  options.log.servers = replication.nats;
+  options.log.stream = replication.stream;
+  options.log.subject = absl::StrCat("arbor.log.", replication.shard);
+  options.log.replicas = replication.replicas;
+  options.log.max_age = std::chrono::hours(replication.retention_hours);
+  options.role = replication.role == "follower"
+                     ? arbor::replication::ReplicatorOptions::Role::kFollower
+                     : arbor::replication::ReplicatorOptions::Role::kLeader;
+  options.leader_address = replication.leader_address;
+  options.retry_for = std::chrono::milliseconds(replication.retry_for_ms);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (true) {
+    absl::StatusOr<std::unique_ptr<arbor::replication::Replicator>> started =
+        arbor::replication::Replicator::start(engine, options);
+    if (started.ok() || started.status().code() != absl::StatusCode::kUnavailable ||
+        std::chrono::steady_clock::now() > deadline) {
+      return started;
+    }
+    spdlog::warn("replication: {}; retrying", started.status().ToString());
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
 
 // Stops the server's RPCs by `grace_ends`. At `grace_ends - margin`, writes that are still queued
 // are refused (UNAVAILABLE, not applied) so that their RPCs end with an answer instead of holding
@@ -343,6 +403,7 @@ int serve(const ServiceConfig& config) {
   // not be sent.
   arbor::service::EngineOptions engine_options = config.engine;
   engine_options.max_answer_bytes = config.max_message_bytes;
+  engine_options.replicated = config.replication.enabled();
   absl::StatusOr<std::unique_ptr<arbor::service::Engine>> engine =
       arbor::service::Engine::open(engine_options, (*metrics)->engine_observer());
   if (!engine.ok()) {
@@ -352,8 +413,25 @@ int serve(const ServiceConfig& config) {
     endpoint.stop();
     return kExitFailure;
   }
+  std::unique_ptr<arbor::replication::Replicator> replicator;
+  if (config.replication.enabled()) {
+    absl::StatusOr<std::unique_ptr<arbor::replication::Replicator>> started =
+        start_replication(config, **engine);
+    if (!started.ok()) {
+      spdlog::critical("cannot start replication on {}: {}",
+                       absl::StrJoin(config.replication.nats, ","), started.status().ToString());
+      server->Shutdown();
+      endpoint.stop();
+      return kExitFailure;
+    }
+    replicator = std::move(*started);
+    spdlog::info("replication: {} on stream {} ({}), ack {}", config.replication.role,
+                 config.replication.stream, absl::StrJoin(config.replication.nats, ","),
+                 config.replication.ack);
+  }
   service.set_engine(engine->get());
   (*metrics)->set_engine(engine->get());
+  (*metrics)->set_replicator(replicator.get());
   health->SetServingStatus(true);
   health->SetServingStatus("arbor.v1.Arbor", true);
   state = 1;
@@ -366,7 +444,7 @@ int serve(const ServiceConfig& config) {
 
   int signal_number = 0;
   {
-    StoreFailureWatch store_watch(**engine, *health);
+    FailureWatch failure_watch(**engine, replicator.get(), *health);
     sigwait(&signals, &signal_number);
   }
   const auto stopping_since = std::chrono::steady_clock::now();
@@ -390,9 +468,14 @@ int serve(const ServiceConfig& config) {
   spdlog::info("gRPC stopped after {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
                                                std::chrono::steady_clock::now() - stopping_since)
                                                .count());
+  (*metrics)->set_replicator(nullptr);
   (*metrics)->set_engine(nullptr);
   service.set_engine(nullptr);
+  // The log stops being read first; the engine still logs the writes it drains; then the
+  // replicator detaches.
+  if (replicator) replicator->stop();
   (*engine)->shutdown();
+  replicator.reset();
   engine->reset();
   endpoint.stop();
   spdlog::info("stopped; the store is closed");
@@ -417,6 +500,14 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-dir", flags.checkpoint_dir,
                  "Where Checkpoint writes (default DATA/checkpoints)");
   app.add_option("--log-level", flags.log_level, "trace, debug, info (default), warn, error");
+  app.add_option("--nats", flags.nats,
+                 "Replicate through this NATS JetStream cluster: nats://HOST:PORT[,...] (see "
+                 "[replication])");
+  app.add_flag("--follow", flags.follow,
+               "Run as a replica that follows the leader's log (needs --nats); it serves reads and "
+               "refuses writes");
+  app.add_option("--leader-address", flags.leader_address,
+                 "Where clients write (HOST:PORT), named in a follower's refusals");
   app.add_flag("--print-config", flags.print_config, "Print the effective configuration and exit");
   CLI11_PARSE(app, argc, argv);
 

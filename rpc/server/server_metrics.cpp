@@ -412,6 +412,37 @@ struct ServerMetrics::Families {
   }
 };
 
+namespace {
+
+void collect_replication(const replication::ReplicaStatus& status, ScrapeFamilies& out) {
+  for (const replication::ReplicaState state :
+       {replication::ReplicaState::kCatchingUp, replication::ReplicaState::kLeading,
+        replication::ReplicaState::kFollowing, replication::ReplicaState::kFailed}) {
+    out.gauge("arbor_replication_state",
+              "1 for this node's replication state: catching-up, leading, following or failed "
+              "(failed: the log and this store disagree; /healthz says why)",
+              status.state == state ? 1 : 0,
+              {{"state", std::string(replication::to_string(state))}});
+  }
+  out.gauge("arbor_replication_log_position",
+            "The replication log sequence this store holds everything up to",
+            static_cast<double>(status.position));
+  out.gauge("arbor_replication_log_last_sequence",
+            "The log's last sequence as this node last saw it (a leader: its last append)",
+            static_cast<double>(status.log_last));
+  out.counter("arbor_replication_entries_applied_total",
+              "Log entries this node applied from the log (following, catching up)",
+              static_cast<double>(status.entries_applied));
+  out.counter("arbor_replication_entries_appended_total",
+              "Log entries this node appended while leading",
+              static_cast<double>(status.entries_appended));
+  out.counter("arbor_replication_entries_abandoned_total",
+              "Partial entries of fenced leaders skipped while reading the log",
+              static_cast<double>(status.entries_abandoned));
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::create() {
   // prometheus-cpp reports bad or clashing names by throwing; turn that into a Status here.
   try {
@@ -449,7 +480,10 @@ void ServerMetrics::set_engine(service::Engine* engine) {
     health_source_ = {};
     if (engine != nullptr) {
       health_source_ = [engine] {
-        return HealthDetail{engine->backend().fallback_reason(), engine->store_health()};
+        HealthDetail detail;
+        detail.backend_fallback = engine->backend().fallback_reason();
+        detail.store = engine->store_health();
+        return detail;
       };
     }
   }
@@ -474,12 +508,20 @@ std::string ServerMetrics::render() const {
   scraped.gauge("arbor_ready", "1 once the store is open and the backend is up", snapshot ? 1 : 0);
   families_->collect_process(scraped);
   if (snapshot) Families::collect_engine(*snapshot, scraped);
+  if (replicator_ != nullptr) collect_replication(replicator_->status(), scraped);
   return prometheus::TextSerializer().Serialize(families);
 }
 
 ServerMetrics::HealthDetail ServerMetrics::health_detail() const {
   std::lock_guard lock(scrape_mutex_);
-  return health_source_ ? health_source_() : HealthDetail{};
+  HealthDetail detail = health_source_ ? health_source_() : HealthDetail{};
+  if (replicator_ != nullptr) detail.replication = replicator_->status();
+  return detail;
+}
+
+void ServerMetrics::set_replicator(const replication::Replicator* replicator) {
+  std::lock_guard lock(scrape_mutex_);
+  replicator_ = replicator;
 }
 
 }  // namespace arbor::rpc

@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "host/backend/compute_backend.hpp"
+#include "host/replication/replicator.hpp"
 #include "host/service/engine.hpp"
 #include "rpc/server/arbor_service.hpp"
 
@@ -59,8 +60,13 @@ class ServerMetrics {
   struct HealthDetail {
     std::string backend_fallback;  // why the CPU serves though a GPU was wanted; empty if not
     absl::Status store;            // service::Engine::store_health()
+    std::optional<replication::ReplicaStatus> replication;  // when this node replicates
   };
   HealthDetail health_detail() const;
+
+  // Replication's state for /metrics and /healthz (arbor_replication_*); nullptr detaches it, and
+  // once that returns the replicator may be destroyed.
+  void set_replicator(const replication::Replicator* replicator);
 
  private:
   struct Families;  // the prometheus-cpp registry and families, kept out of this header
@@ -70,7 +76,8 @@ class ServerMetrics {
   mutable std::mutex scrape_mutex_;  // one render at a time; guards source_
   SnapshotSource source_;
   // Set with the engine: what /healthz asks, not a snapshot.
-  std::function<HealthDetail()> health_source_;  // guarded by scrape_mutex_
+  std::function<HealthDetail()> health_source_;          // guarded by scrape_mutex_
+  const replication::Replicator* replicator_ = nullptr;  // guarded by scrape_mutex_
 };
 
 }  // namespace arbor::rpc

@@ -32,6 +32,8 @@ void entry(std::string_view bytes) {
   check(decoded->kind == LogEntry::Kind::kApply ||
             (decoded->ops.empty() && decoded->idempotent_writes.empty()),
         "only an apply entry carries operations");
+  check((decoded->kind == LogEntry::Kind::kCreate) == (decoded->version == 0),
+        "a create entry, and only it, is at version 0");
 }
 
 void chunk(std::string_view bytes) {
@@ -103,6 +105,13 @@ std::vector<std::string> seeds() {
     run += message;
   }
   out.push_back(with_selector(kAssembler, run));
+  LogEntry create;
+  create.kind = LogEntry::Kind::kCreate;
+  create.tree = "accounts";
+  create.scheme = "smt";
+  create.create.keep_versions = 100;
+  create.create.max_depth = 64;
+  out.push_back(with_selector(kEntry, replication::encode_entry(create)));
   return out;
 }
 

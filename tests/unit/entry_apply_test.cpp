@@ -94,7 +94,7 @@ class EntryApplyTest : public ::testing::TestWithParam<int> {
       options.idempotent_writes.push_back(std::string(32, static_cast<char>(rng())));
     absl::StatusOr<tree::ApplyResult> applied = leader_->apply(ops, options);
     EXPECT_TRUE(applied.ok()) << applied.status();
-    return entry_for_apply("t", ops, options, applied->version);
+    return entry_for_apply("t", ops, options, applied->version.version, applied->version.root);
   }
 
   void expect_same_head(const std::string& when) {

@@ -63,9 +63,18 @@ TEST(LogEntry, EveryKindRoundTripsThroughChunksOfEverySize) {
   prune.kind = LogEntry::Kind::kPrune;
   prune.tree = std::string(128, 'p');
   prune.version = 3;
+  LogEntry create;
+  create.kind = LogEntry::Kind::kCreate;
+  create.tree = "accounts";
+  create.scheme = "verkle";
+  create.create.keep_versions = 1000;
+  create.create.max_depth = 0;
+  LogEntry create_smt = create;
+  create_smt.scheme = "smt";
+  create_smt.create.max_depth = 64;
   for (const LogEntry& entry :
        {random_apply(rng, 0, 0), random_apply(rng, 1, 32), random_apply(rng, 500, 40),
-        random_apply(rng, 20, 70000), rollback, prune}) {
+        random_apply(rng, 20, 70000), rollback, prune, create, create_smt}) {
     for (std::size_t max_message : {std::size_t{256}, std::size_t{4096}, kDefaultMaxMessageBytes}) {
       const std::vector<std::string> messages = frame_entry(entry, max_message);
       for (const std::string& message : messages) EXPECT_LE(message.size(), max_message);
@@ -128,6 +137,26 @@ TEST(LogEntry, ImpossibleCountsAndFieldsAreRefusedBeforeAllocating) {
   append_bytes(rollback_with_ops, "k");
   append_u32(rollback_with_ops, 0);
   EXPECT_NE(decode_entry(rollback_with_ops).status().message().find("only an apply"),
+            std::string::npos);
+  std::string create_at_five = header(4, 5);
+  append_bytes(create_at_five, "smt");
+  append_u64(create_at_five, 0);
+  append_u32(create_at_five, 0);
+  append_u32(create_at_five, 0);
+  append_u32(create_at_five, 0);
+  EXPECT_NE(decode_entry(create_at_five).status().message().find("version 0"), std::string::npos);
+  std::string create_long_scheme = header(4, 0);
+  append_bytes(create_long_scheme, std::string(33, 's'));
+  EXPECT_FALSE(decode_entry(create_long_scheme).ok());
+  std::string create_with_ops = header(4, 0);
+  append_bytes(create_with_ops, "smt");
+  append_u64(create_with_ops, 0);
+  append_u32(create_with_ops, 0);
+  append_u32(create_with_ops, 1);
+  create_with_ops.push_back(1);
+  append_bytes(create_with_ops, "k");
+  append_u32(create_with_ops, 0);
+  EXPECT_NE(decode_entry(create_with_ops).status().message().find("only an apply"),
             std::string::npos);
   std::string long_root(1, 1);
   append_u64(long_root, 5);

@@ -94,6 +94,48 @@ read_tokens = ["c"]
   EXPECT_EQ(describe_service_config(*config).find("\"a\""), std::string::npos);
 }
 
+TEST(ServiceConfigTest, ReadsReplicationAndRefusesWhatIsNotBuilt) {
+  EXPECT_FALSE(default_service_config().replication.enabled());
+  auto config = parse_service_config(R"(
+[replication]
+nats = ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222"]
+role = "follower"
+stream = "ARBOR_TEST"
+replicas = 1
+retention_hours = 48
+retry_for_ms = 3000
+leader_address = "leader:50051"
+)",
+                                     "inline");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->replication.enabled());
+  EXPECT_EQ(config->replication.nats.size(), 2u);
+  EXPECT_EQ(config->replication.role, "follower");
+  EXPECT_EQ(config->replication.ack, "quorum");
+  EXPECT_EQ(config->replication.replicas, 1);
+  EXPECT_EQ(config->replication.retry_for_ms, 3000u);
+  EXPECT_TRUE(validate_service_config(*config).ok());
+  auto again = parse_service_config(describe_service_config(*config), "described");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->replication.nats, config->replication.nats);
+  EXPECT_EQ(again->replication.leader_address, "leader:50051");
+  EXPECT_EQ(describe_service_config(*again), describe_service_config(*config));
+  for (const auto& [setting, message_has] : std::vector<std::pair<std::string, std::string>>{
+           {"role = \"boss\"", "replication.role"},
+           {"ack = \"leader\"", "not built yet"},
+           {"ack = \"all\"", "replication.ack"},
+           {"stream = \"a.b\"", "stream name"},
+           {"nats = [\"10.0.0.1:4222\"]", "nats://"},
+       }) {
+    auto bad = parse_service_config("[replication]\n" + setting, "inline");
+    ASSERT_TRUE(bad.ok()) << setting << ": " << bad.status();
+    absl::Status valid = validate_service_config(*bad);
+    EXPECT_NE(std::string(valid.message()).find(message_has), std::string::npos)
+        << setting << " -> " << valid;
+  }
+  EXPECT_FALSE(parse_service_config("[replication]\nreplicas = 9", "inline").ok());
+}
+
 // Found by the service_config fuzzer (tests/fuzz/regressions/service_config/): strings with
 // quotes, backslashes or control characters were described unescaped, as TOML that did not parse.
 TEST(ServiceConfigTest, DescriptionEscapesStrings) {

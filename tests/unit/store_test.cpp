@@ -334,6 +334,48 @@ TEST(StoreRollback, DiscardsLaterVersions) {
   EXPECT_EQ(read(*store, "t", Space::kValues, key_of(0)), "fork");
 }
 
+// Replication: the log position moves with the change that carries it, in the same batch, and
+// survives a reopen; a refused change moves nothing.
+TEST(StoreLogPosition, MovesAtomicallyWithEachChange) {
+  TempDir dir("store");
+  auto store = open_store(dir.path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->log_position(), 0u);
+  ASSERT_TRUE(store->create_tree(spec_of("t")).ok());
+  ASSERT_TRUE(store->record_log_position(3).ok());
+  EXPECT_EQ(*store->log_position(), 3u);
+  for (uint64_t v = 1; v <= 4; ++v) {
+    CommitRequest request = request_on(v - 1, absl::StrCat("root-", v));
+    request.writes.put(Space::kValues, key_of(v), "x");
+    request.log_position = 10 + v;
+    ASSERT_TRUE(store->commit("t", request).ok());
+    EXPECT_EQ(*store->log_position(), 10 + v);
+  }
+  CommitRequest unpositioned = request_on(4, "root-5");
+  ASSERT_TRUE(store->commit("t", unpositioned).ok());
+  EXPECT_EQ(*store->log_position(), 14u);          // a change without a position leaves it
+  CommitRequest refused = request_on(2, "stale");  // not on the head
+  refused.log_position = 99;
+  EXPECT_FALSE(store->commit("t", refused).ok());
+  EXPECT_EQ(*store->log_position(), 14u);
+  ASSERT_TRUE(store->rollback("t", 3, 20).ok());
+  EXPECT_EQ(*store->log_position(), 20u);
+  ASSERT_TRUE(store->rollback("t", 3, 21).ok());  // already the head: only the position moves
+  EXPECT_EQ(*store->log_position(), 21u);
+  EXPECT_EQ(store->rollback("t", 9, 98).status().code(), absl::StatusCode::kOutOfRange);
+  ASSERT_TRUE(store->prune("t", 2, false, 22).ok());
+  EXPECT_EQ(*store->log_position(), 22u);
+  ASSERT_TRUE(store->prune("t", 1, false, 23).ok());  // below the oldest: only the position
+  EXPECT_EQ(*store->log_position(), 23u);
+  EXPECT_EQ(store->prune("t", 9, false, 97).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(*store->log_position(), 23u);
+  store.reset();
+  store = open_store(dir.path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->log_position(), 23u);
+  EXPECT_EQ(store->tree_info("t")->head_version, 3u);
+}
+
 TEST(StorePrune, RetentionAndExplicitPrune) {
   TempDir dir("store");
   auto store = open_store(dir.path());

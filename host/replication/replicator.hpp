@@ -1,0 +1,130 @@
+// One node's part in replication (host/replication/README.md): the engine's change log while the
+// node leads, the loop that applies the log while it follows or catches up.
+//
+// States: kCatchingUp (applying the log from the store's recorded position; a leader does this at
+// start and after any append whose outcome it does not know), kLeading (every change is appended
+// to the log, then committed with its position), kFollowing (applying entries as they come; writes
+// are refused naming the leader), kFailed (the log and this store disagree: a wrong root, a gap,
+// entries dropped by retention; nothing more is applied or served as current until an operator
+// acts, and health says NOT_SERVING).
+//
+// A leader whose append is fenced (another node extended the log) becomes a follower. Because a
+// change is logged before it is committed, a fenced or crashed leader holds no version the log
+// lacks: there is nothing to roll back, only the log to read.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "host/replication/jetstream_log.hpp"
+#include "host/replication/log_reader.hpp"
+#include "host/replication/log_writer.hpp"
+#include "host/service/change_log.hpp"
+#include "host/service/engine.hpp"
+
+namespace arbor::replication {
+
+struct ReplicatorOptions {
+  LogOptions log;
+  enum class Role { kLeader, kFollower };
+  Role role = Role::kLeader;
+  // Named in a follower's refusals so that clients know where to write ("host:port").
+  std::string leader_address;
+  // How long an append whose outcome is unknown is retried (stream elections take 4-9 s).
+  std::chrono::milliseconds retry_for{15'000};
+  // How long a follower waits for new messages per read, and most messages per read.
+  std::chrono::milliseconds poll{500};
+  std::size_t read_batch = 512;
+};
+
+enum class ReplicaState { kCatchingUp, kLeading, kFollowing, kFailed };
+std::string_view to_string(ReplicaState state);
+
+struct ReplicaStatus {
+  ReplicaState state = ReplicaState::kCatchingUp;
+  std::uint64_t position = 0;           // the store's log position
+  std::uint64_t log_last = 0;           // the log's last sequence when last looked at
+  std::uint64_t entries_applied = 0;    // from the log, since start
+  std::uint64_t entries_appended = 0;   // to the log, since start
+  std::uint64_t entries_abandoned = 0;  // partial entries of fenced leaders skipped
+  std::string failure;                  // kFailed: why
+};
+
+class Replicator final : public service::ChangeLog {
+ public:
+  // Opens the log (UNAVAILABLE when no NATS server answers), attaches itself to `engine` and
+  // starts catching up. The engine must outlive the replicator.
+  static absl::StatusOr<std::unique_ptr<Replicator>> start(service::Engine& engine,
+                                                           ReplicatorOptions options);
+  // Use start(); the key keeps construction there while make_unique can reach the constructor.
+  struct ConstructionKey {
+    explicit ConstructionKey() = default;
+  };
+  Replicator(ConstructionKey, service::Engine& engine, ReplicatorOptions options,
+             std::unique_ptr<JetStreamLog> log);
+  ~Replicator() override;  // stop(), then detaches from the engine
+  Replicator(const Replicator&) = delete;
+  Replicator& operator=(const Replicator&) = delete;
+
+  // Stops applying the log. The change log stays attached (a shutting-down engine still logs the
+  // writes it drains); writes after this are refused.
+  void stop();
+
+  absl::Status writable() const override;
+  absl::Status log_then_commit(const LogEntry& entry,
+                               absl::FunctionRef<absl::Status(std::uint64_t)> commit) override;
+
+  ReplicaStatus status() const;
+  // OK unless replication stopped for good (kFailed): for health checks.
+  absl::Status health() const;
+  // Blocks until the state is `state` or kFailed, or `timeout` passes; returns the state.
+  ReplicaState wait_for(ReplicaState state, std::chrono::milliseconds timeout) const;
+
+ private:
+  void run();
+  // Applies what the log holds after the store's position: entries read in one call (at most
+  // read_batch messages, waiting up to `wait`). Returns how many messages were read.
+  absl::StatusOr<std::size_t> apply_next(std::chrono::milliseconds wait);
+  // A leader that has caught up opens its writer at the tail and starts leading.
+  absl::Status try_to_lead();
+  void set_state(ReplicaState state);
+  void fail(const absl::Status& why);
+  // The log's last sequence; refuses a store that is ahead of it (replicated through another log).
+  absl::StatusOr<std::uint64_t> check_log_tail();
+
+  service::Engine& engine_;
+  const ReplicatorOptions options_;
+  std::unique_ptr<JetStreamLog> log_;
+
+  // Held from an append to the end of its commit: positions reach the store in the log's order.
+  std::mutex order_mutex_;
+  std::unique_ptr<LogWriter> writer_ ABSL_GUARDED_BY(order_mutex_);
+
+  // The loop thread's reader, made again from the store's position after every change of state.
+  std::unique_ptr<LogReader> reader_;
+
+  mutable std::mutex state_mutex_;
+  mutable std::condition_variable state_changed_;
+  ReplicaState state_ ABSL_GUARDED_BY(state_mutex_) = ReplicaState::kCatchingUp;
+  bool demoted_ ABSL_GUARDED_BY(state_mutex_) = false;  // fenced: follows from then on
+  bool stopping_ ABSL_GUARDED_BY(state_mutex_) = false;
+  std::string failure_ ABSL_GUARDED_BY(state_mutex_);
+  std::uint64_t log_last_ ABSL_GUARDED_BY(state_mutex_) = 0;
+  bool reader_stale_ ABSL_GUARDED_BY(state_mutex_) = true;
+
+  std::atomic<std::uint64_t> entries_applied_{0};
+  std::atomic<std::uint64_t> entries_appended_{0};
+  std::atomic<std::uint64_t> entries_abandoned_{0};
+  std::thread loop_;
+};
+
+}  // namespace arbor::replication
