@@ -143,6 +143,17 @@ absl::StatusOr<std::unique_ptr<JetStreamLog>> JetStreamLog::open(const LogOption
     raw_info = nullptr;
     got = js_AddStream(&raw_info, context, &config, &handles->request_options, &code);
     info.reset(raw_info);
+    if (code == JSStreamSubjectOverlapErr || code == JSStreamReplicasNotSupportedErr) {
+      // The servers' configuration, not a passing fault: retrying would not help.
+      return absl::FailedPreconditionError(describe(
+          absl::StrCat("replication: creating stream ", options.stream,
+                       code == JSStreamSubjectOverlapErr
+                           ? " (another stream already takes its subjects: point arbord at that "
+                             "stream, or use another NATS cluster)"
+                           : " (the server is not clustered: set replication.replicas = 1, or "
+                             "run a cluster)"),
+          got, code));
+    }
     // Another process may have created it meanwhile: then it is there as asked, or checked below.
     if (got != NATS_OK && code != JSStreamNameExistErr) {
       return unavailable(absl::StrCat("replication: creating stream ", options.stream), got, code);

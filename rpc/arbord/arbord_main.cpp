@@ -428,6 +428,17 @@ int serve(const ServiceConfig& config) {
     spdlog::info("replication: {} on stream {} ({}), ack {}", config.replication.role,
                  config.replication.stream, absl::StrJoin(config.replication.nats, ","),
                  config.replication.ack);
+    // SERVING, and the listening line, once the node has read the log up to its tail: before
+    // that a leader takes no writes and a follower's reads are older than they need be.
+    const arbor::replication::ReplicaState ready =
+        config.replication.role == "follower" ? arbor::replication::ReplicaState::kFollowing
+                                              : arbor::replication::ReplicaState::kLeading;
+    while (replicator->wait_for(ready, std::chrono::seconds(5)) ==
+           arbor::replication::ReplicaState::kCatchingUp) {
+      const arbor::replication::ReplicaStatus status = replicator->status();
+      spdlog::info("replication: catching up, at log position {} of {}", status.position,
+                   status.log_last);
+    }
   }
   service.set_engine(engine->get());
   (*metrics)->set_engine(engine->get());

@@ -54,7 +54,6 @@ class ReplicationTest : public ::testing::Test {
     if (NatsCluster::server_binary().empty()) {
       GTEST_SKIP() << "nats-server is not installed (scripts/install-deps installs it)";
     }
-    std::filesystem::create_directories(dir_.path() / "nats");
     auto cluster = NatsCluster::start(dir_.path() / "nats", 3);
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = std::move(*cluster);

@@ -31,17 +31,8 @@ constexpr int kWriters = 8;
 // Every write so far is readable through `client` with an allowed value.
 void expect_all_acknowledged(rpc::ArborClient& client, const std::string& tree,
                              const WriteLedger& ledger, const std::string& when) {
-  for (const std::string& key : ledger.keys()) {
-    v1::GetRequest request;
-    request.set_tree(tree);
-    request.set_key(key);
-    v1::GetResponse got;
-    grpc::ClientContext context;
-    ASSERT_TRUE(client.stub().Get(&context, request, &got).ok());
-    const crash::Value found = got.found() ? crash::Value(got.value()) : std::nullopt;
-    const absl::Status allowed = ledger.check(key, found);
-    ASSERT_TRUE(allowed.ok()) << when << ": " << allowed;
-  }
+  const absl::Status checked = crash::check_every_key(client, tree, ledger);
+  ASSERT_TRUE(checked.ok()) << when << ": " << checked;
 }
 
 // One scheme's side of the test.

@@ -2,6 +2,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "arbor/v1/arbor.grpc.pb.h"
 
 namespace arbor::crash {
 namespace {
@@ -109,6 +110,27 @@ std::optional<WriteLedger::Sample> WriteLedger::sample(std::mt19937_64& rng) con
 bool WriteLedger::stable(const Sample& sample) const {
   std::lock_guard lock(mutex_);
   return sample.quiet && entries_.at(sample.key).changes == sample.token;
+}
+
+absl::Status check_every_key(rpc::ArborClient& client, const std::string& tree,
+                             const WriteLedger& ledger) {
+  for (const std::string& key : ledger.keys()) {
+    v1::GetRequest request;
+    request.set_tree(tree);
+    request.set_key(key);
+    v1::GetResponse got;
+    grpc::ClientContext context;
+    client.prepare(context);
+    if (const grpc::Status read = client.stub().Get(&context, request, &got); !read.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("Get of key 0x", absl::BytesToHexString(key), ": ", read.error_message()));
+    }
+    if (absl::Status allowed = ledger.check(key, got.found() ? Value(got.value()) : std::nullopt);
+        !allowed.ok()) {
+      return allowed;
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace arbor::crash

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "rpc/client/arbor_client.hpp"
 
 namespace arbor::crash {
 
@@ -74,5 +75,10 @@ class WriteLedger {
   std::map<std::string, Entry> entries_;
   std::vector<std::string> order_;
 };
+
+// Reads every key the ledger knows from `tree` through `client`: OK when each holds an allowed
+// value (WriteLedger::check), the first disagreement or failed read otherwise.
+absl::Status check_every_key(rpc::ArborClient& client, const std::string& tree,
+                             const WriteLedger& ledger);
 
 }  // namespace arbor::crash

@@ -55,6 +55,12 @@ absl::StatusOr<std::unique_ptr<NatsCluster>> NatsCluster::start(const std::files
     return absl::FailedPreconditionError(
         "nats-server is not installed (Debian package nats-server; scripts/install-deps)");
   }
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create ", dir.string(), ": ", error.message()));
+  }
   auto cluster = std::make_unique<NatsCluster>();
   for (int i = 0; i < nodes; ++i) {
     Node node;

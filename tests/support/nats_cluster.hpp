@@ -19,8 +19,8 @@ class NatsCluster {
   // nats-server's path (/usr/sbin is not on every PATH); empty when it is not installed.
   static std::string server_binary();
 
-  // Starts `nodes` servers (1: a single JetStream server; 3: a cluster) and waits until every one
-  // answers /healthz with JetStream ready.
+  // Starts `nodes` servers (1: a single JetStream server; 3: a cluster) in `dir` (created when
+  // missing) and waits until every one answers /healthz with JetStream ready.
   static absl::StatusOr<std::unique_ptr<NatsCluster>> start(const std::filesystem::path& dir,
                                                             int nodes = 3);
   NatsCluster() = default;  // see start()
