@@ -94,8 +94,8 @@ void Replicator::fail(const absl::Status& why) {
 }
 
 absl::Status Replicator::writable() const {
+  // Not refused after stop(): a shutting-down engine still logs and applies what it accepted.
   std::lock_guard lock(state_mutex_);
-  if (stopping_) return absl::UnavailableError("the server is shutting down (nothing was applied)");
   switch (state_) {
     case ReplicaState::kLeading:
       return absl::OkStatus();

@@ -75,8 +75,8 @@ class Replicator final : public service::ChangeLog {
   Replicator(const Replicator&) = delete;
   Replicator& operator=(const Replicator&) = delete;
 
-  // Stops applying the log. The change log stays attached (a shutting-down engine still logs the
-  // writes it drains); writes after this are refused.
+  // Stops applying the log. The change log stays attached and, while leading, keeps taking
+  // writes: a shutting-down engine still logs and commits the writes it drains.
   void stop();
 
   absl::Status writable() const override;

@@ -443,8 +443,10 @@ int serve(const ServiceConfig& config) {
   service.set_engine(engine->get());
   (*metrics)->set_engine(engine->get());
   (*metrics)->set_replicator(replicator.get());
-  health->SetServingStatus(true);
-  health->SetServingStatus("arbor.v1.Arbor", true);
+  // A replica whose log disagrees with its store serves reads of what it holds, NOT_SERVING.
+  const bool serving = replicator == nullptr || replicator->health().ok();
+  health->SetServingStatus(serving);
+  health->SetServingStatus("arbor.v1.Arbor", serving);
   state = 1;
   spdlog::info("serving: backend {}, sync {}", (*engine)->backend().description(),
                std::string(arbor::storage::to_string(config.engine.store.sync)));
