@@ -28,6 +28,12 @@ struct AckDeleter {
 struct StreamInfoDeleter {
   void operator()(jsStreamInfo* info) const { jsStreamInfo_Destroy(info); }
 };
+struct KeyValueDeleter {
+  void operator()(kvStore* store) const { kvStore_Destroy(store); }
+};
+struct KeyValueEntryDeleter {
+  void operator()(kvEntry* entry) const { kvEntry_Destroy(entry); }
+};
 using MessagePtr = std::unique_ptr<natsMsg, MessageDeleter>;
 using StreamInfoPtr = std::unique_ptr<jsStreamInfo, StreamInfoDeleter>;
 
@@ -77,6 +83,7 @@ struct JetStreamLog::Handles {
   std::unique_ptr<natsConnection, ConnectionDeleter> connection;
   std::unique_ptr<jsCtx, ContextDeleter> context;
   jsOptions request_options;  // the per-request wait
+  std::unique_ptr<kvStore, KeyValueDeleter> lease;
 };
 
 JetStreamLog::JetStreamLog(ConstructionKey, LogOptions options, std::unique_ptr<Handles> handles)
@@ -175,6 +182,27 @@ absl::StatusOr<std::unique_ptr<JetStreamLog>> JetStreamLog::open(const LogOption
         absl::StrCat("replication: stream ", options.stream, " exists with ", config.Replicas,
                      " replicas and subjects other than ", subjects, " (wanted ", options.replicas,
                      " replicas)"));
+  }
+  // The lease bucket: bound when it is there, created (with the stream's replicas) when not.
+  {
+    kvStore* bucket = nullptr;
+    natsStatus bound = js_KeyValue(&bucket, context, options.lease_bucket.c_str());
+    if (bound != NATS_OK) {
+      kvConfig config;
+      kvConfig_Init(&config);
+      config.Bucket = options.lease_bucket.c_str();
+      config.History = 1;
+      config.TTL = std::chrono::duration_cast<std::chrono::nanoseconds>(options.lease_ttl).count();
+      config.StorageType = js_FileStorage;
+      config.Replicas = options.replicas;
+      bound = js_CreateKeyValue(&bucket, context, &config);
+      if (bound != NATS_OK) bound = js_KeyValue(&bucket, context, options.lease_bucket.c_str());
+    }
+    if (bound != NATS_OK) {
+      return unavailable(absl::StrCat("replication: lease bucket ", options.lease_bucket), bound,
+                         kNoJetStreamError);
+    }
+    handles->lease.reset(bucket);
   }
   return std::make_unique<JetStreamLog>(ConstructionKey(), options, std::move(handles));
 }
@@ -289,6 +317,53 @@ absl::StatusOr<std::vector<LogMessage>> JetStreamLog::read(std::uint64_t from,
     messages.push_back(to_log_message(message.get()));
   }
   return messages;
+}
+
+namespace {
+constexpr const char* kLeaseKey = "leader";
+}  // namespace
+
+absl::StatusOr<JetStreamLog::Lease> JetStreamLog::read_lease() const {
+  kvEntry* raw = nullptr;
+  const natsStatus got = kvStore_Get(&raw, handles_->lease.get(), kLeaseKey);
+  std::unique_ptr<kvEntry, KeyValueEntryDeleter> entry(raw);
+  if (got == NATS_NOT_FOUND) return Lease{};  // never taken, expired or deleted
+  if (got != NATS_OK || !entry) {
+    return unavailable("replication: reading the lease", got, kNoJetStreamError);
+  }
+  const char* holder = kvEntry_ValueString(entry.get());
+  return Lease{holder == nullptr ? "" : holder, kvEntry_Revision(entry.get())};
+}
+
+absl::StatusOr<std::uint64_t> JetStreamLog::take_lease(std::string_view holder) {
+  const std::string value(holder);
+  std::uint64_t revision = 0;
+  const natsStatus taken = kvStore_Create(&revision, handles_->lease.get(), kLeaseKey, value.data(),
+                                          static_cast<int>(value.size()));
+  if (taken == NATS_OK) return revision;
+  const std::string why = describe("replication: taking the lease", taken, kNoJetStreamError);
+  absl::StatusOr<Lease> now = read_lease();
+  if (now.ok() && !now->holder.empty() && now->holder != value) {
+    return absl::FailedPreconditionError(absl::StrCat("the lease is held by ", now->holder));
+  }
+  return absl::UnavailableError(why);
+}
+
+absl::StatusOr<std::uint64_t> JetStreamLog::refresh_lease(std::string_view holder,
+                                                          std::uint64_t revision) {
+  const std::string value(holder);
+  std::uint64_t refreshed = 0;
+  const natsStatus written = kvStore_Update(&refreshed, handles_->lease.get(), kLeaseKey,
+                                            value.data(), static_cast<int>(value.size()), revision);
+  if (written == NATS_OK) return refreshed;
+  const std::string why = describe("replication: refreshing the lease", written, kNoJetStreamError);
+  absl::StatusOr<Lease> now = read_lease();
+  if (now.ok() && (now->holder != value || now->revision != revision)) {
+    return absl::FailedPreconditionError(now->holder.empty()
+                                             ? std::string("the lease expired")
+                                             : absl::StrCat("the lease is held by ", now->holder));
+  }
+  return absl::UnavailableError(why);
 }
 
 }  // namespace arbor::replication

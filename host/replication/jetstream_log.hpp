@@ -35,6 +35,9 @@ struct LogOptions {
   std::chrono::seconds max_age{7 * 24 * 3600};  // retention: longer than the checkpoint interval
   std::chrono::seconds duplicate_window{120};   // how long a retry is recognised by message id
   std::chrono::milliseconds timeout{5000};      // per request (publish, read); elections take 4-9 s
+  // The leadership lease: one key in this KV bucket, dropped lease_ttl after its last refresh.
+  std::string lease_bucket = "ARBOR_LEASE";
+  std::chrono::milliseconds lease_ttl{10'000};
 };
 
 struct LogMessage {
@@ -78,6 +81,19 @@ class JetStreamLog {
   absl::StatusOr<Bounds> bounds() const;
   // The server that leads the stream's replicas now (empty during an election).
   absl::StatusOr<std::string> stream_leader() const;
+
+  // The leadership lease (host/replication/README.md): who may lead. NATS drops the key
+  // lease_ttl after its last write, so a holder that stops refreshing loses it.
+  struct Lease {
+    std::string holder;  // empty: free
+    std::uint64_t revision = 0;
+  };
+  absl::StatusOr<Lease> read_lease() const;
+  // Takes the free lease for `holder`; FAILED_PRECONDITION when another node holds it.
+  absl::StatusOr<std::uint64_t> take_lease(std::string_view holder);
+  // Refreshes the lease `holder` took (or last refreshed) at `revision`: the new revision, or
+  // FAILED_PRECONDITION when it was lost (expired and taken, or written by another node).
+  absl::StatusOr<std::uint64_t> refresh_lease(std::string_view holder, std::uint64_t revision);
 
   const LogOptions& options() const { return options_; }
   // The largest message this server takes (its max_payload) less room for headers: the

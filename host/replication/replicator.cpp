@@ -99,11 +99,13 @@ absl::Status Replicator::writable() const {
   switch (state_) {
     case ReplicaState::kLeading:
       return absl::OkStatus();
-    case ReplicaState::kFollowing:
+    case ReplicaState::kFollowing: {
+      const std::string& leader =
+          lease_holder_.empty() || !options_.use_lease ? options_.leader_address : lease_holder_;
       return absl::FailedPreconditionError(absl::StrCat(
           "this node is a replica that follows the leader; send writes to the leader",
-          options_.leader_address.empty() ? "" : absl::StrCat(" at ", options_.leader_address),
-          " (nothing was applied)"));
+          leader.empty() ? "" : absl::StrCat(" at ", leader), " (nothing was applied)"));
+    }
     case ReplicaState::kCatchingUp:
       return absl::UnavailableError(
           absl::StrCat("this node is catching up with the replication log (the log ends at ",
@@ -120,6 +122,15 @@ absl::Status Replicator::log_then_commit(const LogEntry& entry,
   std::lock_guard order(order_mutex_);
   if (absl::Status may = writable(); !may.ok()) return may;
   if (!writer_) return absl::UnavailableError("replication: not leading (nothing was applied)");
+  if (options_.use_lease) {
+    std::lock_guard lock(state_mutex_);
+    // A leader that was paused past its lease must not append on the strength of it.
+    if (std::chrono::steady_clock::now() > lease_valid_until_) {
+      return absl::UnavailableError(
+          "this node's leadership lease ran out before it could be refreshed; nothing was "
+          "applied, retry shortly");
+    }
+  }
   absl::StatusOr<std::uint64_t> appended = writer_->append(entry);
   if (!appended.ok()) {
     const absl::Status& why = appended.status();
@@ -131,6 +142,8 @@ absl::Status Replicator::log_then_commit(const LogEntry& entry,
       {
         std::lock_guard lock(state_mutex_);
         demoted_ = true;
+        holds_lease_ = false;  // whoever appended believes it leads: the lease says who
+        lease_holder_.clear();
       }
       set_state(ReplicaState::kFollowing);
       return absl::FailedPreconditionError(absl::StrCat(
@@ -227,26 +240,124 @@ absl::Status Replicator::try_to_lead() {
   return absl::OkStatus();
 }
 
+bool Replicator::may_lead() const {
+  std::lock_guard lock(state_mutex_);
+  if (options_.use_lease) return holds_lease_;
+  return options_.role == ReplicatorOptions::Role::kLeader && !demoted_;
+}
+
+void Replicator::give_up_leading(std::string_view why) {
+  spdlog::warn("replication: giving up the lead: {}", std::string(why));
+  {
+    std::lock_guard order(order_mutex_);
+    writer_.reset();
+  }
+  {
+    std::lock_guard lock(state_mutex_);
+    holds_lease_ = false;
+    lease_holder_.clear();  // not us any more; the next look at the lease says who
+  }
+  next_lease_check_ = std::chrono::steady_clock::now();
+  set_state(ReplicaState::kFollowing);
+}
+
+void Replicator::tend_lease() {
+  if (!options_.use_lease) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_lease_check_) return;
+  const auto ttl = options_.log.lease_ttl;
+  next_lease_check_ = now + ttl / 4;
+  bool holds;
+  std::uint64_t revision;
+  {
+    std::lock_guard lock(state_mutex_);
+    if (state_ == ReplicaState::kFailed) return;  // a failed node lets its lease expire
+    holds = holds_lease_;
+    revision = lease_revision_;
+  }
+  const std::string& me = options_.advertise_address;
+  if (holds) {
+    absl::StatusOr<std::uint64_t> refreshed = log_->refresh_lease(me, revision);
+    {
+      std::lock_guard lock(state_mutex_);
+      if (refreshed.ok()) {
+        lease_revision_ = *refreshed;
+        // NATS counts the TTL from its write, after `now`; a quarter is kept as margin.
+        lease_valid_until_ = now + ttl * 3 / 4;
+        return;
+      }
+      if (refreshed.status().code() != absl::StatusCode::kFailedPrecondition &&
+          std::chrono::steady_clock::now() < lease_valid_until_) {
+        return;  // not answered; still ours for a while
+      }
+    }
+    give_up_leading(absl::StrCat("the leadership lease was lost or not refreshed in time (",
+                                 refreshed.status().ToString(), ")"));
+    return;
+  }
+  absl::StatusOr<JetStreamLog::Lease> lease = log_->read_lease();
+  if (!lease.ok()) return;
+  {
+    std::lock_guard lock(state_mutex_);
+    lease_holder_ = lease->holder;
+  }
+  if (!lease->holder.empty() && lease->holder == me) {
+    // Ours from before a restart, still within its TTL: refreshed at the next check, before any
+    // append (lease_valid_until_ is now).
+    std::lock_guard lock(state_mutex_);
+    holds_lease_ = true;
+    lease_revision_ = lease->revision;
+    lease_valid_until_ = now;
+    next_lease_check_ = now;
+    return;
+  }
+  if (!lease->holder.empty()) {
+    lease_free_since_.reset();
+    return;
+  }
+  if (!lease_free_since_) lease_free_since_ = now;
+  if (options_.role == ReplicatorOptions::Role::kFollower && now - *lease_free_since_ < ttl) {
+    return;  // a leader starting with us takes it first
+  }
+  absl::StatusOr<std::uint64_t> taken = log_->take_lease(me);
+  if (!taken.ok()) return;
+  spdlog::info("replication: took the leadership lease as {}; catching up, then leading", me);
+  {
+    std::lock_guard lock(state_mutex_);
+    holds_lease_ = true;
+    lease_revision_ = *taken;
+    lease_valid_until_ = now + ttl * 3 / 4;
+    lease_holder_ = me;
+    demoted_ = false;
+  }
+  lease_free_since_.reset();
+  set_state(ReplicaState::kCatchingUp);
+}
+
 void Replicator::run() {
   bool reported_unreachable = false;
   while (true) {
+    tend_lease();
     ReplicaState state;
-    bool demoted;
     {
       std::unique_lock lock(state_mutex_);
       if (stopping_) return;
       state = state_;
-      demoted = demoted_;
       if (state == ReplicaState::kLeading || state == ReplicaState::kFailed) {
-        state_changed_.wait(
-            lock, [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return stopping_ || state_ != state; });
+        // Awake for the lease's next refresh (a failed node stops refreshing: it expires).
+        const auto until = state == ReplicaState::kLeading && options_.use_lease
+                               ? next_lease_check_
+                               : std::chrono::steady_clock::now() + std::chrono::hours(1);
+        state_changed_.wait_until(lock, until, [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return stopping_ || state_ != state;
+        });
         continue;
       }
     }
     absl::Status step = [&]() -> absl::Status {
       absl::StatusOr<std::uint64_t> tail = check_log_tail();
       if (!tail.ok()) return tail.status();
-      const bool leads = options_.role == ReplicatorOptions::Role::kLeader && !demoted;
+      const bool leads = may_lead();
       absl::StatusOr<std::size_t> read =
           apply_next(leads ? std::chrono::milliseconds(0) : options_.poll);
       if (!read.ok()) return read.status();
@@ -281,6 +392,7 @@ ReplicaStatus Replicator::status() const {
     status.state = state_;
     status.failure = failure_;
     status.log_last = log_last_;
+    status.lease_holder = lease_holder_;
   }
   if (absl::StatusOr<std::uint64_t> position = engine_.log_position(); position.ok()) {
     status.position = *position;

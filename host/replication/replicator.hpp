@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -34,11 +35,19 @@
 namespace arbor::replication {
 
 struct ReplicatorOptions {
-  LogOptions log;
+  LogOptions log;  // with the lease's bucket and TTL
+  // Who may lead is decided by the lease (LogOptions::lease_ttl): the node that holds it catches
+  // up with the log, then leads. A leader takes a free lease at once; a follower only after it
+  // has been free for one more TTL, so that a leader starting with it wins.
   enum class Role { kLeader, kFollower };
   Role role = Role::kLeader;
-  // Named in a follower's refusals so that clients know where to write ("host:port").
+  // This node's address for clients ("host:port"): the lease's value, so followers name it.
+  std::string advertise_address;
+  // Named in a follower's refusals while no lease holder is known.
   std::string leader_address;
+  // Without the lease, the role alone decides (a leader leads until fenced): for tests that need
+  // two leaders.
+  bool use_lease = true;
   // How long an append whose outcome is unknown is retried (stream elections take 4-9 s).
   std::chrono::milliseconds retry_for{15'000};
   // How long a follower waits for new messages per read, and most messages per read.
@@ -57,6 +66,7 @@ struct ReplicaStatus {
   std::uint64_t entries_appended = 0;   // to the log, since start
   std::uint64_t entries_abandoned = 0;  // partial entries of fenced leaders skipped
   std::string failure;                  // kFailed: why
+  std::string lease_holder;             // the node that holds the lease, as last seen
 };
 
 class Replicator final : public service::ChangeLog {
@@ -97,6 +107,11 @@ class Replicator final : public service::ChangeLog {
   // A leader that has caught up opens its writer at the tail and starts leading.
   absl::Status try_to_lead();
   void set_state(ReplicaState state);
+  // Refreshes, takes or watches the lease, every quarter TTL (loop thread).
+  void tend_lease();
+  // Stops leading (the lease is lost or could not be refreshed in time).
+  void give_up_leading(std::string_view why);
+  bool may_lead() const;
   void fail(const absl::Status& why);
   // The log's last sequence; refuses a store that is ahead of it (replicated through another log).
   absl::StatusOr<std::uint64_t> check_log_tail();
@@ -120,6 +135,13 @@ class Replicator final : public service::ChangeLog {
   std::string failure_ ABSL_GUARDED_BY(state_mutex_);
   std::uint64_t log_last_ ABSL_GUARDED_BY(state_mutex_) = 0;
   bool reader_stale_ ABSL_GUARDED_BY(state_mutex_) = true;
+  // The lease, as this node knows it.
+  bool holds_lease_ ABSL_GUARDED_BY(state_mutex_) = false;
+  std::uint64_t lease_revision_ ABSL_GUARDED_BY(state_mutex_) = 0;
+  std::chrono::steady_clock::time_point lease_valid_until_ ABSL_GUARDED_BY(state_mutex_);
+  std::string lease_holder_ ABSL_GUARDED_BY(state_mutex_);                 // empty: free or unknown
+  std::optional<std::chrono::steady_clock::time_point> lease_free_since_;  // loop thread
+  std::chrono::steady_clock::time_point next_lease_check_;                 // loop thread
 
   std::atomic<std::uint64_t> entries_applied_{0};
   std::atomic<std::uint64_t> entries_appended_{0};

@@ -201,6 +201,8 @@ absl::StatusOr<ServiceConfig> parse_service_config(const std::string& toml_text,
   replication.on("retention_hours", integer_into(replicated.retention_hours, 1, 24 * 3650));
   replication.on("retry_for_ms", integer_into(replicated.retry_for_ms, 100, 3'600'000));
   replication.on("leader_address", string_into(replicated.leader_address));
+  replication.on("advertise_address", string_into(replicated.advertise_address));
+  replication.on("lease_ttl_ms", integer_into(replicated.lease_ttl_ms, 500, 600'000));
 
   TableReader top("");
   top.on("data", path_into(engine.data_dir));
@@ -394,7 +396,9 @@ std::string describe_service_config(const ServiceConfig& config) {
       << "\nreplicas = " << replication.replicas
       << "\nretention_hours = " << replication.retention_hours
       << "\nretry_for_ms = " << replication.retry_for_ms
-      << "\nleader_address = " << quoted_text(replication.leader_address) << "\n";
+      << "\nleader_address = " << quoted_text(replication.leader_address)
+      << "\nadvertise_address = " << quoted_text(replication.advertise_address)
+      << "\nlease_ttl_ms = " << replication.lease_ttl_ms << "\n";
   return out.str();
 }
 

@@ -44,7 +44,13 @@ struct ReplicationConfig {
   // replica down longer needs a checkpoint.
   std::uint32_t retention_hours = 7 * 24;
   std::uint32_t retry_for_ms = 15'000;  // an append with no answer is retried this long
-  std::string leader_address;           // named in a follower's refusals ("host:port")
+  std::string leader_address;  // named in a follower's refusals while no lease holder is known
+  // This node's address for clients, stored in the leadership lease so that followers name it;
+  // empty: HOSTNAME:PORT of the gRPC listener. Must differ between nodes.
+  std::string advertise_address;
+  // The leadership lease's TTL (a new bucket): a leader that cannot refresh it for this long stops
+  // leading, and a follower may take over. Keep it above NATS elections (4-9 s).
+  std::uint32_t lease_ttl_ms = 10'000;
   bool enabled() const { return !nats.empty(); }
 };
 

@@ -13,6 +13,7 @@
 #include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -59,6 +60,7 @@ struct Flags {
   bool follow = false;
   std::string nats;
   std::string leader_address;
+  std::string advertise_address;
 };
 
 absl::StatusOr<std::string> read_file(const std::string& path) {
@@ -108,6 +110,9 @@ absl::StatusOr<ServiceConfig> effective_config(const Flags& flags) {
   if (!flags.nats.empty()) config.replication.nats = absl::StrSplit(flags.nats, ',');
   if (flags.follow) config.replication.role = "follower";
   if (!flags.leader_address.empty()) config.replication.leader_address = flags.leader_address;
+  if (!flags.advertise_address.empty()) {
+    config.replication.advertise_address = flags.advertise_address;
+  }
   if (flags.follow && !config.replication.enabled()) {
     return absl::InvalidArgumentError(
         "--follow: a follower needs the log's NATS servers (--nats or [replication] nats)");
@@ -265,7 +270,7 @@ class FailureWatch {
 // Starts replication (host/replication/replicator.hpp) on the open engine. A stream just created on
 // a new cluster needs an election (4-9 s) before it answers: start-up waits up to a minute.
 absl::StatusOr<std::unique_ptr<arbor::replication::Replicator>> start_replication(
-    const ServiceConfig& config, arbor::service::Engine& engine) {
+    const ServiceConfig& config, arbor::service::Engine& engine, int grpc_port) {
   const arbor::service::ReplicationConfig& replication = config.replication;
   arbor::replication::ReplicatorOptions options;
   options.log.servers = replication.nats;
@@ -277,6 +282,13 @@ absl::StatusOr<std::unique_ptr<arbor::replication::Replicator>> start_replicatio
                      ? arbor::replication::ReplicatorOptions::Role::kFollower
                      : arbor::replication::ReplicatorOptions::Role::kLeader;
   options.leader_address = replication.leader_address;
+  options.advertise_address = replication.advertise_address;
+  if (options.advertise_address.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    options.advertise_address = absl::StrCat(host, ":", grpc_port);
+  }
+  options.log.lease_ttl = std::chrono::milliseconds(replication.lease_ttl_ms);
   options.retry_for = std::chrono::milliseconds(replication.retry_for_ms);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (true) {
@@ -416,7 +428,7 @@ int serve(const ServiceConfig& config) {
   std::unique_ptr<arbor::replication::Replicator> replicator;
   if (config.replication.enabled()) {
     absl::StatusOr<std::unique_ptr<arbor::replication::Replicator>> started =
-        start_replication(config, **engine);
+        start_replication(config, **engine, grpc_port);
     if (!started.ok()) {
       spdlog::critical("cannot start replication on {}: {}",
                        absl::StrJoin(config.replication.nats, ","), started.status().ToString());
@@ -521,6 +533,9 @@ int main(int argc, char** argv) {
                "refuses writes");
   app.add_option("--leader-address", flags.leader_address,
                  "Where clients write (HOST:PORT), named in a follower's refusals");
+  app.add_option("--advertise-address", flags.advertise_address,
+                 "This node's address for clients (HOST:PORT), held in the leadership lease "
+                 "(default HOSTNAME:PORT)");
   app.add_flag("--print-config", flags.print_config, "Print the effective configuration and exit");
   CLI11_PARSE(app, argc, argv);
 

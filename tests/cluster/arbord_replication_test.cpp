@@ -3,8 +3,10 @@
 // its restart, every acknowledged write is on both nodes, their roots agree version by version,
 // the follower refuses writes naming the leader, and /healthz and /metrics say where each stands.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -25,6 +27,7 @@ using testing::NatsCluster;
 using testing::TempDir;
 
 constexpr int kWriters = 4;
+constexpr int kLeaseTtlMs = 2000;
 
 std::string random_bytes32(std::mt19937_64& rng) {
   std::string bytes(32, '\0');
@@ -58,6 +61,18 @@ v1::TreeInfo tree_info(rpc::ArborClient& client, const std::string& tree,
   return info;
 }
 
+// Creates an SMT tree through `node`, waiting while it is not yet leading.
+grpc::Status create_tree(ArbordProcess& node, const std::string& name) {
+  auto client = node.client();
+  v1::CreateTreeRequest create;
+  create.set_name(name);
+  v1::TreeInfo info;
+  return until_available([&] {
+    grpc::ClientContext context;
+    return client->stub().CreateTree(&context, create, &info);
+  });
+}
+
 class ArbordReplicationTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -70,10 +85,18 @@ class ArbordReplicationTest : public ::testing::Test {
   }
 
   absl::StatusOr<std::unique_ptr<ArbordProcess>> start(const std::string& name, bool follow) {
+    // A short lease, so that failover is quick.
+    const std::filesystem::path config = dir_.path() / (name + ".toml");
+    std::ofstream(config) << "[replication]\nlease_ttl_ms = " << kLeaseTtlMs << "\n";
     testing::ArbordLaunch launch;
-    launch.args = {"--sync",           "full",
-                   "--nats",           absl::StrJoin(cluster_->client_urls(), ","),
-                   "--leader-address", "the-leader:50051"};
+    launch.args = {"--sync",
+                   "full",
+                   "--nats",
+                   absl::StrJoin(cluster_->client_urls(), ","),
+                   "--advertise-address",
+                   "the-" + name + ":50051",
+                   "--config",
+                   config.string()};
     if (follow) launch.args.push_back("--follow");
     launch.timeout = 90s;  // a new stream's first election
     return ArbordProcess::start_with(dir_.path() / name, launch);
@@ -91,17 +114,8 @@ TEST_F(ArbordReplicationTest, ALeaderKilledMidCommitLosesNoAcknowledgedWrite) {
   ASSERT_TRUE(leader.ok()) << leader.status();
   auto follower = start("follower", true);
   ASSERT_TRUE(follower.ok()) << follower.status();
-  {
-    auto client = (*leader)->client();
-    v1::CreateTreeRequest create;
-    create.set_name("accounts");
-    v1::TreeInfo info;
-    const grpc::Status created = until_available([&] {
-      grpc::ClientContext context;
-      return client->stub().CreateTree(&context, create, &info);
-    });
-    ASSERT_TRUE(created.ok()) << created.error_message();
-  }
+  const grpc::Status created = create_tree(**leader, "accounts");
+  ASSERT_TRUE(created.ok()) << created.error_message();
 
   WriteLedger ledger;
   std::atomic<bool> stop{false};
@@ -205,7 +219,7 @@ TEST_F(ArbordReplicationTest, ALeaderKilledMidCommitLosesNoAcknowledgedWrite) {
   grpc::ClientContext context;
   const grpc::Status refusal = follower_client->stub().Write(&context, marker, &refused);
   EXPECT_EQ(refusal.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(refusal.error_message().find("the-leader:50051"), std::string::npos)
+  EXPECT_NE(refusal.error_message().find("at the-leader:50051"), std::string::npos)
       << refusal.error_message();
   auto metrics = testing::http_get((*leader)->metrics_port(), "/metrics");
   ASSERT_TRUE(metrics.ok()) << metrics.status();
@@ -215,6 +229,84 @@ TEST_F(ArbordReplicationTest, ALeaderKilledMidCommitLosesNoAcknowledgedWrite) {
   follower_client.reset();
   EXPECT_EQ((*follower)->terminate(), 0) << (*follower)->log();
   EXPECT_EQ((*leader)->terminate(), 0) << (*leader)->log();
+}
+
+// SIGSTOP the leader until its lease expires: the follower takes over and takes writes. SIGCONT:
+// the old leader finds its lease gone (or is fenced by the new leader's appends), applies nothing
+// of its own, and follows; both hold every acknowledged write with the same roots.
+TEST_F(ArbordReplicationTest, APausedLeaderLosesTheLeadAndFollowsTheNewOne) {
+  std::mt19937_64 rng(std::random_device{}());
+  auto leader = start("leader", false);
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  auto follower = start("follower", true);
+  ASSERT_TRUE(follower.ok()) << follower.status();
+  auto write_to = [&](ArbordProcess& node, const std::string& key_name) {
+    auto client = node.client();
+    v1::WriteRequest request;
+    request.set_tree("accounts");
+    v1::Op* op = request.add_ops();
+    op->set_kind(v1::OP_KIND_PUT);
+    op->set_key(random_bytes32(rng));
+    op->set_value(random_bytes32(rng));
+    request.set_idempotency_key(key_name);
+    v1::WriteResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 10s);
+    return client->stub().Write(&context, request, &response);
+  };
+  const grpc::Status created = create_tree(**leader, "accounts");
+  ASSERT_TRUE(created.ok()) << created.error_message();
+  ASSERT_TRUE(until_available([&] { return write_to(**leader, "before"); }).ok());
+
+  ::kill((*leader)->pid(), SIGSTOP);
+  const auto paused = std::chrono::steady_clock::now();
+  // The follower refuses (FAILED_PRECONDITION) until it leads: retried until then.
+  grpc::Status taken_over;
+  do {
+    taken_over = write_to(**follower, "after");
+    if (taken_over.ok()) break;
+    std::this_thread::sleep_for(100ms);
+  } while (std::chrono::steady_clock::now() < paused + 60s);
+  const double failover_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - paused).count();
+  ::kill((*leader)->pid(), SIGCONT);
+  ASSERT_TRUE(taken_over.ok()) << taken_over.error_message() << (*follower)->log();
+  std::cout << "failover: the follower took a write " << failover_s << " s after the pause (lease "
+            << kLeaseTtlMs << " ms)\n";
+
+  // The old leader follows: it refuses writes naming the new leader and holds both writes.
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  grpc::Status refused;
+  do {
+    refused = write_to(**leader, "refused");
+    if (refused.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+        refused.error_message().find("at the-follower:50051") != std::string::npos) {
+      break;  // it follows, and has looked at the lease since
+    }
+    std::this_thread::sleep_for(100ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("at the-follower:50051"), std::string::npos)
+      << refused.error_message();
+  auto leader_client = (*leader)->client();
+  auto follower_client = (*follower)->client();
+  const std::uint64_t head = tree_info(*follower_client, "accounts").version();
+  const auto caught_up_by = std::chrono::steady_clock::now() + 60s;
+  while (tree_info(*leader_client, "accounts").version() < head &&
+         std::chrono::steady_clock::now() < caught_up_by) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(tree_info(*leader_client, "accounts").version(), head);
+  for (std::uint64_t v = 1; v <= head; ++v) {
+    EXPECT_EQ(tree_info(*leader_client, "accounts", v).root(),
+              tree_info(*follower_client, "accounts", v).root())
+        << "version " << v;
+  }
+  EXPECT_EQ(head, 2u);  // "before" and "after": the paused leader applied nothing of its own
+  leader_client.reset();
+  follower_client.reset();
+  EXPECT_EQ((*leader)->terminate(), 0) << (*leader)->log();
+  EXPECT_EQ((*follower)->terminate(), 0) << (*follower)->log();
 }
 
 }  // namespace

@@ -62,11 +62,14 @@ class ReplicationTest : public ::testing::Test {
     rng_.seed(seed_);
   }
 
-  ReplicatorOptions options(ReplicatorOptions::Role role) const {
+  ReplicatorOptions options(ReplicatorOptions::Role role, const std::string& name = "") const {
     ReplicatorOptions options;
     options.log.servers = cluster_->client_urls();
+    options.log.lease_ttl = lease_ttl_;
     options.role = role;
-    options.leader_address = "leader.example:50051";
+    options.advertise_address = name;
+    options.use_lease = use_lease_;
+    options.leader_address = "configured-leader.example:50051";
     options.retry_for = retry_for_;
     options.poll = 100ms;
     return options;
@@ -87,7 +90,8 @@ class ReplicationTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<Replicator>> replicator;
     const auto deadline = std::chrono::steady_clock::now() + 30s;
     do {
-      replicator = Replicator::start(*node.engine, options(role));
+      replicator = Replicator::start(*node.engine,
+                                     options(role, data.filename().string() + ".example:50051"));
     } while (!replicator.ok() && replicator.status().code() == absl::StatusCode::kUnavailable &&
              std::chrono::steady_clock::now() < deadline);
     ASSERT_TRUE(replicator.ok()) << replicator.status();
@@ -210,6 +214,8 @@ class ReplicationTest : public ::testing::Test {
   std::map<std::string, std::vector<std::string>> keys_;
   int writes_ = 0;
   std::chrono::milliseconds retry_for_ = 20s;
+  std::chrono::milliseconds lease_ttl_ = 2s;
+  bool use_lease_ = true;
 };
 
 TEST_F(ReplicationTest, FollowersHoldWhatTheLeaderDidVersionByVersion) {
@@ -230,7 +236,7 @@ TEST_F(ReplicationTest, FollowersHoldWhatTheLeaderDidVersionByVersion) {
   absl::StatusOr<service::WriteFuture> refused = first.engine->write("t-smt", request);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(refused.status().message().find("leader.example:50051"), std::string::npos)
+  EXPECT_NE(refused.status().message().find("at leader.example:50051"), std::string::npos)
       << refused.status();
   EXPECT_FALSE(first.engine->create_tree("other", "smt", {}).ok());
   EXPECT_FALSE(first.engine->rollback("t-smt", {1, std::nullopt}).ok());
@@ -270,7 +276,37 @@ TEST_F(ReplicationTest, AStoppedFollowerCatchesUpAndACheckpointStartsANewReplica
   expect_same_trees(*leader.engine, *follower.engine);
 }
 
+// Automatic failover: the leader stops refreshing its lease (stopped, like a crash); the follower
+// takes the lease once it expired, finishes the log and leads; the old leader, back, follows it.
+TEST_F(ReplicationTest, AFollowerTakesOverWhenTheLeaderStopsAndTheOldLeaderFollows) {
+  Node leader, follower;
+  start(leader, dir_.path() / "leader", ReplicatorOptions::Role::kLeader);
+  expect_state(leader, ReplicaState::kLeading);
+  start(follower, dir_.path() / "follower", ReplicatorOptions::Role::kFollower);
+  make_history(*leader.engine, 4);
+  wait_caught_up(follower, leader);
+  leader.stop();
+  const auto stopped = std::chrono::steady_clock::now();
+  expect_state(follower, ReplicaState::kLeading);
+  std::cout << "failover after "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped).count()
+            << " s (lease TTL " << lease_ttl_.count() << " ms)\n";
+  make_history(*follower.engine, 3);
+  start(leader, dir_.path() / "leader", ReplicatorOptions::Role::kLeader);
+  expect_state(leader, ReplicaState::kFollowing);
+  wait_caught_up(leader, follower);
+  expect_same_trees(*follower.engine, *leader.engine);
+  // The old leader refuses writes and names the new one.
+  service::WriteRequest request;
+  request.ops.push_back(tree::Op::put(random_key("smt", rng_), random_key("smt", rng_)));
+  absl::StatusOr<service::WriteFuture> refused = leader.engine->write("t-smt", request);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("follower.example:50051"), std::string::npos)
+      << refused.status();
+}
+
 TEST_F(ReplicationTest, ASecondLeaderIsFencedAndFollows) {
+  use_lease_ = false;  // two nodes that both believe they lead: only fencing keeps the log whole
   Node a, b;
   start(a, dir_.path() / "a", ReplicatorOptions::Role::kLeader);
   expect_state(a, ReplicaState::kLeading);
@@ -298,6 +334,7 @@ TEST_F(ReplicationTest, ASecondLeaderIsFencedAndFollows) {
 
 // Every acknowledged version must be on the follower with the root it was acknowledged with.
 TEST_F(ReplicationTest, KillingTheStreamLeaderUnderLoadLosesNoAcknowledgedWrite) {
+  lease_ttl_ = 20s;  // longer than the elections the kill causes: the lead stays where it is
   Node leader, follower;
   start(leader, dir_.path() / "leader", ReplicatorOptions::Role::kLeader);
   expect_state(leader, ReplicaState::kLeading);

@@ -105,6 +105,8 @@ replicas = 1
 retention_hours = 48
 retry_for_ms = 3000
 leader_address = "leader:50051"
+advertise_address = "me:50051"
+lease_ttl_ms = 3000
 )",
                                      "inline");
   ASSERT_TRUE(config.ok()) << config.status();
@@ -114,6 +116,8 @@ leader_address = "leader:50051"
   EXPECT_EQ(config->replication.ack, "quorum");
   EXPECT_EQ(config->replication.replicas, 1);
   EXPECT_EQ(config->replication.retry_for_ms, 3000u);
+  EXPECT_EQ(config->replication.lease_ttl_ms, 3000u);
+  EXPECT_EQ(config->replication.advertise_address, "me:50051");
   EXPECT_TRUE(validate_service_config(*config).ok());
   auto again = parse_service_config(describe_service_config(*config), "described");
   ASSERT_TRUE(again.ok()) << again.status();
@@ -134,6 +138,7 @@ leader_address = "leader:50051"
         << setting << " -> " << valid;
   }
   EXPECT_FALSE(parse_service_config("[replication]\nreplicas = 9", "inline").ok());
+  EXPECT_FALSE(parse_service_config("[replication]\nlease_ttl_ms = 10", "inline").ok());
 }
 
 // Found by the service_config fuzzer (tests/fuzz/regressions/service_config/): strings with
