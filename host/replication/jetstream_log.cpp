@@ -2,6 +2,7 @@
 
 #include <nats/nats.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -143,7 +144,9 @@ absl::StatusOr<std::unique_ptr<JetStreamLog>> JetStreamLog::open(const LogOption
     config.Storage = js_FileStorage;
     config.Replicas = options.replicas;
     config.MaxAge = options.max_age.count() * kNanosPerSecond;
-    config.Duplicates = options.duplicate_window.count() * kNanosPerSecond;
+    // JetStream refuses a duplicate window longer than the retention.
+    config.Duplicates =
+        std::min(options.duplicate_window, options.max_age).count() * kNanosPerSecond;
     config.DenyDelete = true;  // the log is history: nothing removes an entry but retention
     config.DenyPurge = true;
     code = kNoJetStreamError;
@@ -216,31 +219,46 @@ absl::StatusOr<JetStreamLog::Appended> JetStreamLog::append(std::string_view mes
                                                    max_message_bytes()));
   }
   const std::string id(message_id);
-  jsPubOptions publish;
-  jsPubOptions_Init(&publish);
-  publish.MsgId = id.c_str();
-  publish.MaxWait = options_.timeout.count();
-  // ExpectLastSubjectSeq 0 means "no expectation" to JetStream; the first append says so instead.
-  if (after_sequence == 0) {
-    publish.ExpectNoMessage = true;
-  } else {
-    publish.ExpectLastSubjectSeq = after_sequence;
-  }
-  jsPubAck* raw_ack = nullptr;
-  jsErrCode code = kNoJetStreamError;
-  const natsStatus published =
-      js_Publish(&raw_ack, handles_->context.get(), options_.subject.c_str(), data.data(),
-                 static_cast<int>(data.size()), &publish, &code);
-  std::unique_ptr<jsPubAck, AckDeleter> ack(raw_ack);
-  if (published == NATS_OK && ack) return Appended{ack->Sequence, ack->Duplicate};
-  if (code != JSStreamWrongLastSequenceErr) {
+  // ExpectLastSubjectSeq 0 means "no expectation" to JetStream; an append to an empty subject
+  // says ExpectNoMessage instead.
+  auto publish_once = [&](bool expect_empty, jsErrCode& code) -> absl::StatusOr<Appended> {
+    jsPubOptions publish;
+    jsPubOptions_Init(&publish);
+    publish.MsgId = id.c_str();
+    publish.MaxWait = options_.timeout.count();
+    if (expect_empty) {
+      publish.ExpectNoMessage = true;
+    } else {
+      publish.ExpectLastSubjectSeq = after_sequence;
+    }
+    jsPubAck* raw_ack = nullptr;
+    code = kNoJetStreamError;
+    const natsStatus published =
+        js_Publish(&raw_ack, handles_->context.get(), options_.subject.c_str(), data.data(),
+                   static_cast<int>(data.size()), &publish, &code);
+    std::unique_ptr<jsPubAck, AckDeleter> ack(raw_ack);
+    if (published == NATS_OK && ack) return Appended{ack->Sequence, ack->Duplicate};
     return unavailable(absl::StrCat("replication: appending ", id), published, code);
-  }
+  };
+  jsErrCode code = kNoJetStreamError;
+  absl::StatusOr<Appended> appended = publish_once(after_sequence == 0, code);
+  if (appended.ok() || code != JSStreamWrongLastSequenceErr) return appended;
   // Refused for its expected sequence: either another appender got there first (fenced), or this
   // is a retry whose first attempt was stored (JetStream checks the sequence before duplicates).
   absl::StatusOr<std::optional<LogMessage>> tail = last();
   if (!tail.ok()) return tail.status();
   if (tail->has_value() && (*tail)->message_id == id) return Appended{(*tail)->sequence, true};
+  if (!tail->has_value() && after_sequence > 0) {
+    // Retention dropped every message of the subject, ours at `after_sequence` too. If the
+    // stream still ends there, nobody appended since: append to the empty subject, which fails
+    // if another appender gets there first.
+    absl::StatusOr<Bounds> held = bounds();
+    if (!held.ok()) return held.status();
+    if (held->last == after_sequence) {
+      appended = publish_once(true, code);
+      if (appended.ok() || code != JSStreamWrongLastSequenceErr) return appended;
+    }
+  }
   return absl::FailedPreconditionError(absl::StrCat(
       "replication: fenced: the log's last entry is ",
       tail->has_value() ? absl::StrCat((*tail)->message_id, " at sequence ", (*tail)->sequence)
@@ -270,8 +288,10 @@ absl::StatusOr<JetStreamLog::Bounds> JetStreamLog::bounds() const {
   absl::StatusOr<StreamInfoPtr> info =
       stream_info(handles_->context.get(), options_.stream, &handles_->request_options);
   if (!info.ok()) return info.status();
-  if ((*info)->State.Msgs == 0) return Bounds{};
-  return Bounds{(*info)->State.FirstSeq, (*info)->State.LastSeq};
+  const std::uint64_t last = (*info)->State.LastSeq;
+  // Empty: new (last 0), or every message aged out; what retention dropped stays counted.
+  if ((*info)->State.Msgs == 0) return Bounds{last + 1, last};
+  return Bounds{(*info)->State.FirstSeq, last};
 }
 
 absl::StatusOr<std::string> JetStreamLog::stream_leader() const {

@@ -73,7 +73,7 @@ class JetStreamLog {
   absl::StatusOr<std::vector<LogMessage>> read(std::uint64_t from, std::size_t max_messages,
                                                std::chrono::milliseconds wait) const;
   // The first sequence the stream still holds (retention may have dropped older ones) and the
-  // last; both 0 when empty.
+  // last it was given; an empty stream holds none: first is last + 1 (1 and 0 when new).
   struct Bounds {
     std::uint64_t first = 0;
     std::uint64_t last = 0;

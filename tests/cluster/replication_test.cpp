@@ -66,6 +66,7 @@ class ReplicationTest : public ::testing::Test {
     ReplicatorOptions options;
     options.log.servers = cluster_->client_urls();
     options.log.lease_ttl = lease_ttl_;
+    options.log.max_age = max_age_;
     options.role = role;
     options.advertise_address = name;
     options.use_lease = use_lease_;
@@ -215,6 +216,7 @@ class ReplicationTest : public ::testing::Test {
   int writes_ = 0;
   std::chrono::milliseconds retry_for_ = 20s;
   std::chrono::milliseconds lease_ttl_ = 2s;
+  std::chrono::seconds max_age_ = std::chrono::hours(24);
   bool use_lease_ = true;
 };
 
@@ -404,19 +406,56 @@ TEST_F(ReplicationTest, ALostQuorumRefusesWritesUntilItReturns) {
   EXPECT_EQ(leader.engine->tree("t-smt")->info.head_version, head);
   ASSERT_TRUE(cluster_->restart(1).ok());
   ASSERT_TRUE(cluster_->restart(2).ok());
-  expect_state(leader, ReplicaState::kLeading);
+  // The lease may have expired meanwhile: either node may lead now (a follower that saw it free
+  // through a surviving replica takes it too). The retry goes to whichever leads.
   const auto deadline = std::chrono::steady_clock::now() + 60s;
+  Node* now_leading = nullptr;
   absl::StatusOr<service::WriteOutcome> retried = absl::UnavailableError("not tried");
   while (!retried.ok() && std::chrono::steady_clock::now() < deadline) {
-    absl::StatusOr<service::WriteFuture> again = leader.engine->write("t-smt", request);
-    retried = again.ok() ? again->get() : absl::StatusOr<service::WriteOutcome>(again.status());
+    for (Node* node : {&leader, &follower}) {
+      absl::StatusOr<service::WriteFuture> again = node->engine->write("t-smt", request);
+      retried = again.ok() ? again->get() : absl::StatusOr<service::WriteOutcome>(again.status());
+      if (retried.ok()) {
+        now_leading = node;
+        break;
+      }
+    }
     if (!retried.ok()) std::this_thread::sleep_for(200ms);
   }
   ASSERT_TRUE(retried.ok()) << retried.status();
   EXPECT_EQ(retried->version.version, head + 1);  // applied once, whichever attempt made it
-  wait_caught_up(follower, leader);
-  expect_same_trees(*leader.engine, *follower.engine);
-  EXPECT_EQ(follower.engine->tree("t-smt")->info.head_version, head + 1);
+  Node& other = now_leading == &leader ? follower : leader;
+  wait_caught_up(other, *now_leading);
+  expect_same_trees(*now_leading->engine, *other.engine);
+  EXPECT_EQ(other.engine->tree("t-smt")->info.head_version, head + 1);
+}
+
+// A replica that needs entries the stream's retention has dropped says it needs a checkpoint,
+// applies nothing, and is failed (NOT_SERVING); a replica from a checkpoint is fine.
+TEST_F(ReplicationTest, AReplicaBehindTheRetainedLogNeedsACheckpoint) {
+  max_age_ = 1s;
+  Node leader;
+  start(leader, dir_.path() / "leader", ReplicatorOptions::Role::kLeader);
+  expect_state(leader, ReplicaState::kLeading);
+  make_history(*leader.engine, 3);
+  absl::StatusOr<std::filesystem::path> checkpoint = leader.engine->checkpoint("cp");
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
+  std::this_thread::sleep_for(2500ms);  // every entry so far ages out
+  Node late;
+  start(late, dir_.path() / "late", ReplicatorOptions::Role::kFollower);
+  expect_state(late, ReplicaState::kFailed);
+  EXPECT_NE(late.replicator->status().failure.find("needs a checkpoint"), std::string::npos)
+      << late.replicator->status().failure;
+  EXPECT_TRUE(late.engine->list_trees()->empty());
+  Node restored;
+  std::filesystem::copy(*checkpoint, dir_.path() / "restored",
+                        std::filesystem::copy_options::recursive);
+  start(restored, dir_.path() / "restored", ReplicatorOptions::Role::kFollower);
+  expect_state(restored, ReplicaState::kFollowing);
+  // The leader writes on after its own entries aged out, and the replica follows.
+  make_history(*leader.engine, 2);
+  wait_caught_up(restored, leader);
+  expect_same_trees(*leader.engine, *restored.engine);
 }
 
 TEST_F(ReplicationTest, AWrongRootInTheLogStopsAFollowerBeforeItCommits) {
