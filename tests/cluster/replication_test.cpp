@@ -242,7 +242,7 @@ TEST_F(ReplicationTest, FollowersHoldWhatTheLeaderDidVersionByVersion) {
       << refused.status();
   EXPECT_FALSE(first.engine->create_tree("other", "smt", {}).ok());
   EXPECT_FALSE(first.engine->rollback("t-smt", {1, std::nullopt}).ok());
-  // The leader's idempotent writes are known to a follower too (should it lead later).
+  // Both ends counted their side of the log.
   EXPECT_GT(leader.replicator->status().entries_appended, 0u);
   EXPECT_GT(first.replicator->status().entries_applied, 0u);
 }
