@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Replicated against unreplicated writes in one run (issue 18): per scenario, arbor_loadgen spawns
-# arbord twice at the same worker count — alone, then as a replicating leader (--nats,
-# replication.ack quorum, stream R3) on a fresh 3-node NATS JetStream cluster on loopback. Prints
+# arbord at the same worker count — alone, then as a replicating leader (--nats,
+# replication.ack per ACKS, stream R3) on a fresh 3-node NATS JetStream cluster on loopback. Prints
 # each pair's medians and the ratio replicated / unreplicated, and the lag of a follower that runs
 # beside the replicated run. Data goes under $ARBOR_BENCH_DIR
 # (default /tmp).
 # Usage: bench/replication_vs_local.sh [DURATION_S=10] [REPETITIONS=3] [SCENARIOS="write1 write1000"]
-#        [CONCURRENCY=16]; FOLLOWER=0 leaves the follower out.
+#        [CONCURRENCY=16]; FOLLOWER=0 leaves the follower out; ACKS="quorum leader" runs a
+#        replicated run per replication.ack after the same unreplicated one (default: quorum).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
@@ -95,33 +96,36 @@ run() {  # NAME SCENARIO [ARBORD ARGS...]
     --concurrency "$concurrency" --duration-s "$duration" --warmup-s 2 --repetitions "$reps" \
     "${spawn_args[@]+"${spawn_args[@]}"}" --json-out "$work/$name-$scenario.json" >&2
 }
-echo "| scenario | workers | unreplicated ops/s | replicated ops/s | ratio | p50 ms (u / r) | p99 ms (u / r) | follower lag, entries (median / p99 / max) | caught up after the load, ms |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| scenario | ack | workers | unreplicated ops/s | replicated ops/s | ratio | p50 ms (u / r) | p99 ms (u / r) | follower lag, entries (median / p99 / max) | caught up after the load, ms |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for scenario in $scenarios; do
   run local "$scenario"
-  start_nats "$work/nats-$scenario"
-  # With FOLLOWER=1 (default), a follower runs beside the replicated run: its lag behind the
-  # stream's tail is sampled every 0.2 s (entries appended, not yet applied there), and after the
-  # load, how long it takes to hold the whole log. It shares the CPU with the leader.
-  caught_up_ms=-
-  : >"$work/lag-$scenario.txt"
-  if [[ ${FOLLOWER:-1} == 1 ]]; then
-    build/bin/arbord --data "$work/follower-$scenario" --listen 127.0.0.1:0 \
-      --metrics-listen 127.0.0.1:29464 --nats "$urls" --follow >/dev/null 2>"$work/follower.log" &
-    follower=$!
-    pids+=($follower)
-    sample_lag "$work/lag-$scenario.txt" &
-    sampler=$!
-    run replicated "$scenario" --nats "$urls"
-    kill "$sampler"; wait "$sampler" 2>/dev/null || true
-    caught_up_ms=$(catch_up_ms)
-    kill -TERM "$follower"; wait "$follower" 2>/dev/null || true
-  else
-    run replicated "$scenario" --nats "$urls"
-  fi
-  stop_nats
-  python3 - "$work/local-$scenario.json" "$work/replicated-$scenario.json" "$scenario" \
-    "$concurrency" "$work/lag-$scenario.txt" "$caught_up_ms" <<'EOF'
+  for ack in ${ACKS:-quorum}; do
+    printf '[replication]\nack = "%s"\n' "$ack" >"$work/ack-$ack.toml"
+    start_nats "$work/nats-$scenario-$ack"
+    # With FOLLOWER=1 (default), a follower runs beside the replicated run: its lag behind the
+    # stream's tail is sampled every 0.2 s (entries appended, not yet applied there), and after the
+    # load, how long it takes to hold the whole log. It shares the CPU with the leader.
+    caught_up_ms=-
+    : >"$work/lag-$scenario.txt"
+    if [[ ${FOLLOWER:-1} == 1 ]]; then
+      build/bin/arbord --data "$work/follower-$scenario-$ack" --listen 127.0.0.1:0 \
+        --metrics-listen 127.0.0.1:29464 --nats "$urls" --follow >/dev/null 2>"$work/follower.log" &
+      follower=$!
+      pids+=($follower)
+      sample_lag "$work/lag-$scenario.txt" &
+      sampler=$!
+      run replicated "$scenario" --nats "$urls" --config "$work/ack-$ack.toml"
+      kill "$sampler"; wait "$sampler" 2>/dev/null || true
+      caught_up_ms=$(catch_up_ms)
+      kill -TERM "$follower"; wait "$follower" 2>/dev/null || true
+    else
+      run replicated "$scenario" --nats "$urls" --config "$work/ack-$ack.toml"
+    fi
+    stop_nats
+    mv "$work/replicated-$scenario.json" "$work/replicated-$scenario-$ack.json"
+    python3 - "$work/local-$scenario.json" "$work/replicated-$scenario-$ack.json" "$scenario" \
+      "$concurrency" "$work/lag-$scenario.txt" "$caught_up_ms" "$ack" <<'EOF'
 import json, statistics, sys
 def summary(path):
     medians = [r for r in json.load(open(path))["results"] if r["run_type"] == "aggregate"]
@@ -135,8 +139,9 @@ lags = sorted(max(0, int(t) - int(p)) for t, p in
               (line.split() for line in open(sys.argv[5]) if len(line.split()) == 2))
 lag = (f"{lags[len(lags) // 2]} / {lags[min(len(lags) - 1, len(lags) * 99 // 100)]} / {lags[-1]}"
        if lags else "-")
-print(f"| {sys.argv[3]} | {sys.argv[4]} | {local[0]:.0f} | {replicated[0]:.0f} | "
+print(f"| {sys.argv[3]} | {sys.argv[7]} | {sys.argv[4]} | {local[0]:.0f} | {replicated[0]:.0f} | "
       f"{replicated[0] / local[0]:.2f} | {local[1]:.2f} / {replicated[1]:.2f} | "
       f"{local[2]:.2f} / {replicated[2]:.2f} | {lag} | {sys.argv[6]} |")
 EOF
+  done
 done

@@ -113,6 +113,12 @@ absl::StatusOr<uint32_t> decode_format_record(std::string_view bytes) {
   return reader.u32();
 }
 
+std::string unreplicated_key(uint64_t id) {
+  std::string key(kUnreplicatedKeyPrefix);
+  append_u64(key, id);
+  return key;
+}
+
 std::string encode_log_position(uint64_t position) {
   std::string out;
   append_u64(out, position);

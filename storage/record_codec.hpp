@@ -49,6 +49,9 @@ inline constexpr std::string_view kFormatKey = "format";
 inline constexpr std::string_view kTreeKeyPrefix = "tree/";
 // The replication log position (Store::log_position): u64, big-endian.
 inline constexpr std::string_view kLogPositionKey = "replication/position";
+// Entries committed before the replication log had them: prefix ‖ u64 id, big-endian.
+inline constexpr std::string_view kUnreplicatedKeyPrefix = "replication/unreplicated/";
+std::string unreplicated_key(uint64_t id);
 std::string encode_log_position(uint64_t position);
 absl::StatusOr<uint64_t> decode_log_position(std::string_view bytes);
 std::string tree_meta_key(std::string_view name);

@@ -1273,11 +1273,19 @@ absl::StatusOr<VersionRecord> Store::commit(std::string_view name, const CommitR
   batch.Put(core_->family(kRootsFamily), codec::root_key(ns, version),
             codec::encode_version_record(record));
   core_->put_log_position(batch, request.log_position);
+  if (request.unreplicated) {
+    batch.Put(core_->family(kMetaFamily), slice(codec::unreplicated_key(request.unreplicated->id)),
+              slice(request.unreplicated->bytes));
+  }
 
   TreeInfo updated = info;
   updated.head_version = version;
   updated.head_root = request.root;
   updated.oldest_version = retained_oldest(info, version);
+  if (request.keep_from) {
+    updated.oldest_version =
+        std::max(info.oldest_version, std::min(updated.oldest_version, *request.keep_from));
+  }
   delete_version_records(*core_, batch, ns, info.oldest_version, updated.oldest_version);
   if (auto written = core_->write_tree_update(state, batch, updated,
                                               absl::StrCat("committing to tree ", in_quotes(name)));
@@ -1307,6 +1315,40 @@ absl::StatusOr<uint64_t> Store::log_position() const {
 absl::Status Store::record_log_position(uint64_t position) {
   if (auto writable = core_->require_writable(); !writable.ok()) return writable;
   return write_log_position_alone(*core_, position, "recording the replication log position");
+}
+
+absl::StatusOr<std::vector<UnreplicatedEntry>> Store::unreplicated_entries() const {
+  std::vector<UnreplicatedEntry> entries;
+  std::unique_ptr<rocksdb::Iterator> it(
+      core_->db->NewIterator(rocksdb::ReadOptions(), core_->family(kMetaFamily)));
+  const std::string_view prefix = codec::kUnreplicatedKeyPrefix;
+  for (it->Seek(slice(prefix)); it->Valid() && view_of(it->key()).starts_with(prefix); it->Next()) {
+    const std::string_view id = view_of(it->key()).substr(prefix.size());
+    if (id.size() != 8) {
+      return absl::DataLossError(
+          absl::StrCat("an unreplicated entry's key has an id of ", id.size(), " bytes, not 8"));
+    }
+    entries.push_back({codec::read_u64(id), std::string(view_of(it->value()))});
+  }
+  if (!it->status().ok()) return to_status(it->status(), "reading the unreplicated entries");
+  return entries;
+}
+
+absl::Status Store::mark_replicated(uint64_t id, uint64_t position) {
+  if (auto writable = core_->require_writable(); !writable.ok()) return writable;
+  rocksdb::WriteBatch batch;
+  batch.Delete(core_->family(kMetaFamily), slice(codec::unreplicated_key(id)));
+  core_->put_log_position(batch, position);
+  return core_->write(batch, "recording a replicated entry");
+}
+
+absl::Status Store::forget_unreplicated(std::span<const uint64_t> ids) {
+  if (auto writable = core_->require_writable(); !writable.ok()) return writable;
+  rocksdb::WriteBatch batch;
+  for (uint64_t id : ids) {
+    batch.Delete(core_->family(kMetaFamily), slice(codec::unreplicated_key(id)));
+  }
+  return core_->write(batch, "forgetting unreplicated entries");
 }
 
 absl::StatusOr<TreeInfo> Store::rollback(std::string_view name, uint64_t version,

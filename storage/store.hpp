@@ -102,6 +102,13 @@ class WriteSet {
   std::vector<Mutation> mutations_;
 };
 
+// A change committed before the replication log has its entry (replication.ack = "leader"): the
+// entry's bytes, opaque to the store, under an id that orders them as they were committed.
+struct UnreplicatedEntry {
+  uint64_t id = 0;
+  std::string bytes;
+};
+
 struct CommitRequest {
   uint64_t parent_version = 0;  // must equal the tree's head: optimistic concurrency
   std::string root;
@@ -113,6 +120,12 @@ struct CommitRequest {
   // Replication (host/replication): the position in the replication log this commit brings the
   // store to, written in the same batch (see Store::log_position).
   std::optional<uint64_t> log_position;
+  // Or, with replication.ack = "leader", the change's log entry, kept with it until the log has
+  // it (Store::unreplicated_entries).
+  std::optional<UnreplicatedEntry> unreplicated;
+  // Retention keeps this version and later ones whatever keep_versions says: the version an
+  // unreplicated change would be rolled back to stays readable.
+  std::optional<uint64_t> keep_from;
 };
 
 struct PruneResult {
@@ -223,6 +236,12 @@ class Store {
   // Moves the log position alone: after a log entry whose change is idempotent by itself (a tree
   // created again is refused) or that this store already holds.
   absl::Status record_log_position(uint64_t position);
+  // Entries of changes committed before the log had them (CommitRequest::unreplicated), by id.
+  absl::StatusOr<std::vector<UnreplicatedEntry>> unreplicated_entries() const;
+  // The log has entry `id` at `position`: forgets it and moves the log position, atomically.
+  absl::Status mark_replicated(uint64_t id, uint64_t position);
+  // Forgets entries whose changes were rolled back (another node's log superseded them).
+  absl::Status forget_unreplicated(std::span<const uint64_t> ids);
 
   // A view of `version` (head when absent).
   absl::StatusOr<TreeView> view(std::string_view tree,

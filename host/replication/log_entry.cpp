@@ -155,6 +155,25 @@ std::vector<std::string> frame_entry(const LogEntry& entry, std::size_t max_mess
   return messages;
 }
 
+absl::StatusOr<std::string> frame_whole_entry(const LogEntry& entry) {
+  const std::size_t header = kChunkHeaderBytes + entry.tree.size();
+  std::vector<std::string> messages = frame_entry(entry, kMaxEntryBytes + header);
+  if (messages.size() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the replication log entry of tree '", entry.tree, "' version ", entry.version,
+                     " is over the log's limit of ", kMaxEntryBytes, " bytes"));
+  }
+  return std::move(messages.front());
+}
+
+absl::StatusOr<LogEntry> unframe_whole_entry(std::string_view message) {
+  EntryAssembler assembler;
+  absl::StatusOr<std::optional<LogEntry>> entry = assembler.add(message);
+  if (!entry.ok()) return entry.status();
+  if (!entry->has_value()) return absl::DataLossError("an entry kept whole has more chunks");
+  return std::move(**entry);
+}
+
 absl::StatusOr<Chunk> decode_chunk(std::string_view message) {
   FieldReader reader(message);
   const std::uint8_t format = reader.u8();

@@ -66,6 +66,11 @@ absl::StatusOr<LogEntry> decode_entry(std::string_view bytes);
 std::vector<std::string> frame_entry(const LogEntry& entry,
                                      std::size_t max_message_bytes = kDefaultMaxMessageBytes);
 
+// `entry` as one message, whatever its size (INVALID_ARGUMENT over kMaxEntryBytes), and back:
+// how a leader keeps an entry it has yet to append (replication.ack = "leader").
+absl::StatusOr<std::string> frame_whole_entry(const LogEntry& entry);
+absl::StatusOr<LogEntry> unframe_whole_entry(std::string_view message);
+
 // One decoded message.
 struct Chunk {
   std::string tree;

@@ -12,6 +12,11 @@ absl::StatusOr<std::unique_ptr<LogWriter>> LogWriter::open(JetStreamLog& log,
 }
 
 absl::StatusOr<std::uint64_t> LogWriter::append(const LogEntry& entry) {
+  return append(entry, [] { return true; });
+}
+
+absl::StatusOr<std::uint64_t> LogWriter::append(const LogEntry& entry,
+                                                absl::FunctionRef<bool()> keep_trying) {
   if (broken_) {
     return absl::FailedPreconditionError(
         "replication: an earlier append's outcome is unknown; read the log's tail again");
@@ -23,7 +28,7 @@ absl::StatusOr<std::uint64_t> LogWriter::append(const LogEntry& entry) {
     const auto deadline = std::chrono::steady_clock::now() + retry_for_;
     absl::StatusOr<JetStreamLog::Appended> appended = log_.append(id, messages[chunk], tail_);
     while (!appended.ok() && appended.status().code() == absl::StatusCode::kUnavailable &&
-           std::chrono::steady_clock::now() < deadline) {
+           std::chrono::steady_clock::now() < deadline && keep_trying()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       appended = log_.append(id, messages[chunk], tail_);
     }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "host/replication/jetstream_log.hpp"
 #include "host/replication/log_entry.hpp"
@@ -28,7 +29,11 @@ class LogWriter {
   // leading (a partial entry it leaves is skipped by readers). UNAVAILABLE: `retry_for` passed
   // without an answer; the entry may be in the log or not, so it must not be acknowledged, and
   // the writer is unusable until the tail is read again (open a new one).
+  // While the answer is unknown, retries go on only as long as `keep_trying` says (and at most
+  // `retry_for`): a leader that gives up the lead or shuts down stops waiting.
   absl::StatusOr<std::uint64_t> append(const LogEntry& entry);
+  absl::StatusOr<std::uint64_t> append(const LogEntry& entry,
+                                       absl::FunctionRef<bool()> keep_trying);
 
   std::uint64_t tail() const { return tail_; }  // the sequence the next append follows
 

@@ -47,13 +47,22 @@ absl::StatusOr<std::unique_ptr<Replicator>> Replicator::start(service::Engine& e
   if (!log.ok()) return log.status();
   auto replicator =
       std::make_unique<Replicator>(ConstructionKey(), engine, std::move(options), std::move(*log));
+  if (absl::Status loaded = replicator->load_unreplicated(); !loaded.ok()) return loaded;
   engine.attach_change_log(replicator.get());
   replicator->loop_ = std::thread([raw = replicator.get()] { raw->run(); });
+  replicator->appender_ = std::thread([raw = replicator.get()] { raw->run_appender(); });
   return replicator;
 }
 
 Replicator::~Replicator() {
   stop();
+  {
+    std::lock_guard lock(unreplicated_mutex_);
+    appender_stopping_ = true;
+    appender_deadline_ = std::chrono::steady_clock::now() + options_.retry_for;
+  }
+  unreplicated_changed_.notify_all();
+  if (appender_.joinable()) appender_.join();
   engine_.attach_change_log(nullptr);
 }
 
@@ -117,42 +126,59 @@ absl::Status Replicator::writable() const {
   return absl::InternalError("unknown replication state");
 }
 
-absl::Status Replicator::log_then_commit(const LogEntry& entry,
-                                         absl::FunctionRef<absl::Status(std::uint64_t)> commit) {
+absl::Status Replicator::check_lease() const {
+  if (!options_.use_lease) return absl::OkStatus();
+  std::lock_guard lock(state_mutex_);
+  // A leader that was paused past its lease must not append on the strength of it.
+  if (std::chrono::steady_clock::now() > lease_valid_until_) {
+    return absl::UnavailableError(
+        "this node's leadership lease ran out before it could be refreshed; nothing was "
+        "applied, retry shortly");
+  }
+  return absl::OkStatus();
+}
+
+void Replicator::on_append_failure(const absl::Status& why) {
+  writer_.reset();
+  if (why.code() == absl::StatusCode::kFailedPrecondition) {
+    spdlog::warn("replication: fenced ({}): another node leads now; following",
+                 std::string(why.message()));
+    {
+      std::lock_guard lock(state_mutex_);
+      demoted_ = true;
+      holds_lease_ = false;  // whoever appended believes it leads: the lease says who
+      lease_holder_.clear();
+    }
+    set_state(ReplicaState::kFollowing);
+    return;
+  }
+  spdlog::warn("replication: an append's outcome is unknown ({}); reading the log again",
+               why.ToString());
+  set_state(ReplicaState::kCatchingUp);
+}
+
+absl::Status Replicator::log_then_commit(
+    const LogEntry& entry, absl::FunctionRef<absl::Status(const tree::LogMark&)> commit) {
   std::lock_guard order(order_mutex_);
   if (absl::Status may = writable(); !may.ok()) return may;
-  if (!writer_) return absl::UnavailableError("replication: not leading (nothing was applied)");
-  if (options_.use_lease) {
-    std::lock_guard lock(state_mutex_);
-    // A leader that was paused past its lease must not append on the strength of it.
-    if (std::chrono::steady_clock::now() > lease_valid_until_) {
-      return absl::UnavailableError(
-          "this node's leadership lease ran out before it could be refreshed; nothing was "
-          "applied, retry shortly");
-    }
+  if (absl::Status lease = check_lease(); !lease.ok()) return lease;
+  if (options_.ack == ReplicatorOptions::Ack::kLeader && entry.kind == LogEntry::Kind::kApply) {
+    return commit_then_log(entry, commit);
   }
-  absl::StatusOr<std::uint64_t> appended = writer_->append(entry);
+  // Logged first, so after every change committed before it.
+  if (absl::Status drained = wait_until_replicated(); !drained.ok()) return drained;
+  std::lock_guard writing(writer_mutex_);
+  if (!writer_) return absl::UnavailableError("replication: not leading (nothing was applied)");
+  absl::StatusOr<std::uint64_t> appended = writer_->append(entry, [this] { return may_lead(); });
   if (!appended.ok()) {
     const absl::Status& why = appended.status();
     if (why.code() == absl::StatusCode::kInvalidArgument) return why;  // this entry only
-    writer_.reset();
+    on_append_failure(why);
     if (why.code() == absl::StatusCode::kFailedPrecondition) {
-      spdlog::warn("replication: fenced ({}): another node leads now; following",
-                   std::string(why.message()));
-      {
-        std::lock_guard lock(state_mutex_);
-        demoted_ = true;
-        holds_lease_ = false;  // whoever appended believes it leads: the lease says who
-        lease_holder_.clear();
-      }
-      set_state(ReplicaState::kFollowing);
       return absl::FailedPreconditionError(absl::StrCat(
           "this node no longer leads (another node extended the replication log): nothing was "
           "applied; send writes to the new leader"));
     }
-    spdlog::warn("replication: an append's outcome is unknown ({}); reading the log again",
-                 why.ToString());
-    set_state(ReplicaState::kCatchingUp);
     return absl::UnavailableError(absl::StrCat(
         "the replication log did not answer (", why.message(),
         "): the outcome is unknown until this node has read the log again; retry with the same "
@@ -163,7 +189,9 @@ absl::Status Replicator::log_then_commit(const LogEntry& entry,
     std::lock_guard lock(state_mutex_);
     log_last_ = *appended;
   }
-  if (absl::Status committed = commit(*appended); !committed.ok()) {
+  tree::LogMark mark;
+  mark.log_position = *appended;
+  if (absl::Status committed = commit(mark); !committed.ok()) {
     // The log has it and this store does not: catching up applies it from the log.
     writer_.reset();
     set_state(ReplicaState::kCatchingUp);
@@ -210,6 +238,13 @@ absl::StatusOr<std::size_t> Replicator::apply_next(std::chrono::milliseconds wai
   absl::StatusOr<std::vector<LogReader::Read>> reads = reader_->next(options_.read_batch, wait);
   if (!reads.ok()) return reads.status();
   for (const LogReader::Read& read : *reads) {
+    absl::StatusOr<bool> settled = settle_unreplicated(read.entry, read.resume_after);
+    if (!settled.ok()) {
+      reader_.reset();
+      return absl::Status(settled.status().code(), absl::StrCat("log sequence ", read.resume_after,
+                                                                ": ", settled.status().message()));
+    }
+    if (*settled) continue;  // this node's own change, committed here before the log had it
     absl::StatusOr<EntryOutcome> applied = engine_.apply_replicated(read.entry, read.resume_after);
     if (!applied.ok()) {
       reader_.reset();  // nothing after it was applied: read again from the store's position
@@ -233,7 +268,7 @@ absl::Status Replicator::try_to_lead() {
     if (*read == 0) break;
   }
   if (!reader_ || reader_->next_read() <= (*writer)->tail()) return absl::OkStatus();  // again
-  std::lock_guard order(order_mutex_);
+  std::lock_guard writing(writer_mutex_);
   writer_ = std::move(*writer);
   set_state(ReplicaState::kLeading);
   spdlog::info("replication: leading, appending after log sequence {}", writer_->tail());
@@ -249,13 +284,14 @@ bool Replicator::may_lead() const {
 void Replicator::give_up_leading(std::string_view why) {
   spdlog::warn("replication: giving up the lead: {}", std::string(why));
   {
-    std::lock_guard order(order_mutex_);
-    writer_.reset();
-  }
-  {
+    // First, so that an append retrying for an answer stops (may_lead()).
     std::lock_guard lock(state_mutex_);
     holds_lease_ = false;
     lease_holder_.clear();  // not us any more; the next look at the lease says who
+  }
+  {
+    std::lock_guard writing(writer_mutex_);
+    writer_.reset();
   }
   next_lease_check_ = std::chrono::steady_clock::now();
   set_state(ReplicaState::kFollowing);
@@ -400,6 +436,11 @@ ReplicaStatus Replicator::status() const {
   status.entries_applied = entries_applied_.load();
   status.entries_appended = entries_appended_.load();
   status.entries_abandoned = entries_abandoned_.load();
+  status.entries_discarded = entries_discarded_.load();
+  {
+    std::lock_guard lock(unreplicated_mutex_);
+    status.unreplicated = unreplicated_.size();
+  }
   return status;
 }
 

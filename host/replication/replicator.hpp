@@ -8,15 +8,21 @@
 // entries dropped by retention; nothing more is applied or served as current until an operator
 // acts, and health says NOT_SERVING).
 //
-// A leader whose append is fenced (another node extended the log) becomes a follower. Because a
-// change is logged before it is committed, a fenced or crashed leader holds no version the log
-// lacks: there is nothing to roll back, only the log to read.
+// A leader whose append is fenced (another node extended the log) becomes a follower. With
+// ack = "quorum" a change is logged before it is committed, so a fenced or crashed leader holds
+// no version the log lacks: there is nothing to roll back, only the log to read. With
+// ack = "leader" a write is committed first, with its entry kept in the store, and an appender
+// thread appends the kept entries in commit order. Reading the log then settles them: the next
+// entry after the store's position is either the oldest kept one (appended before a crash or a
+// lost answer: it is forgotten, nothing applied) or another leader's, and then every kept change
+// is rolled back (its acknowledged writes are lost) before that entry is applied.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -48,6 +54,14 @@ struct ReplicatorOptions {
   // Without the lease, the role alone decides (a leader leads until fenced): for tests that need
   // two leaders.
   bool use_lease = true;
+  // When a client is answered. kQuorum: once the log's quorum holds its change. kLeader: once
+  // this node has committed it; the log gets it moments later, and a failover before then loses
+  // it. Only writes: creations, rollbacks and prunes always wait for the quorum.
+  enum class Ack { kQuorum, kLeader };
+  Ack ack = Ack::kQuorum;
+  // kLeader: at most this many changes committed here wait for the log; writes beyond are
+  // refused (UNAVAILABLE, nothing applied) until it takes them.
+  std::size_t max_unreplicated = 10'000;
   // How long an append whose outcome is unknown is retried (stream elections take 4-9 s).
   std::chrono::milliseconds retry_for{15'000};
   // How long a follower waits for new messages per read, and most messages per read.
@@ -65,6 +79,8 @@ struct ReplicaStatus {
   std::uint64_t entries_applied = 0;    // from the log, since start
   std::uint64_t entries_appended = 0;   // to the log, since start
   std::uint64_t entries_abandoned = 0;  // partial entries of fenced leaders skipped
+  std::uint64_t unreplicated = 0;       // ack = "leader": committed here, not yet in the log
+  std::uint64_t entries_discarded = 0;  // such changes rolled back: another node's log won
   std::string failure;                  // kFailed: why
   std::string lease_holder;             // the node that holds the lease, as last seen
 };
@@ -86,12 +102,14 @@ class Replicator final : public service::ChangeLog {
   Replicator& operator=(const Replicator&) = delete;
 
   // Stops applying the log. The change log stays attached and, while leading, keeps taking
-  // writes: a shutting-down engine still logs and commits the writes it drains.
+  // writes: a shutting-down engine still logs and commits the writes it drains. The destructor
+  // then appends what ack = "leader" kept, for as long as the log answers (at most retry_for);
+  // what is left is appended after a restart, if this node leads again first.
   void stop();
 
   absl::Status writable() const override;
-  absl::Status log_then_commit(const LogEntry& entry,
-                               absl::FunctionRef<absl::Status(std::uint64_t)> commit) override;
+  absl::Status log_then_commit(
+      const LogEntry& entry, absl::FunctionRef<absl::Status(const tree::LogMark&)> commit) override;
 
   ReplicaStatus status() const;
   // OK unless replication stopped for good (kFailed): for health checks.
@@ -115,14 +133,57 @@ class Replicator final : public service::ChangeLog {
   void fail(const absl::Status& why);
   // The log's last sequence; refuses a store that is ahead of it (replicated through another log).
   absl::StatusOr<std::uint64_t> check_log_tail();
+  // What a failed append means for this node (log_then_commit's and the appender's): fenced, it
+  // follows; unknown, it reads the log again. The writer is gone after either.
+  void on_append_failure(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mutex_);
+  // OK while the lease lets this node append.
+  absl::Status check_lease() const;
+
+  // ack = "leader" (replicator_unreplicated.cpp).
+  // Loads the store's kept entries at start.
+  absl::Status load_unreplicated();
+  // Commits `entry`'s change with the entry kept, then queues it for the appender.
+  absl::Status commit_then_log(const LogEntry& entry,
+                               absl::FunctionRef<absl::Status(const tree::LogMark&)> commit)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(order_mutex_);
+  // Waits until every kept entry is in the log (before a change that must be logged first).
+  absl::Status wait_until_replicated() ABSL_EXCLUSIVE_LOCKS_REQUIRED(order_mutex_);
+  // The appender thread: appends the oldest kept entry while this node leads.
+  void run_appender();
+  absl::Status append_oldest_unreplicated();
+  // A log entry read after the store's position, while entries are kept: true when it is the
+  // oldest kept one (forgotten, nothing to apply); otherwise every kept change is rolled back.
+  absl::StatusOr<bool> settle_unreplicated(const LogEntry& read, std::uint64_t position);
+  absl::Status discard_unreplicated(const LogEntry& superseding);
 
   service::Engine& engine_;
   const ReplicatorOptions options_;
   std::unique_ptr<JetStreamLog> log_;
 
-  // Held from an append to the end of its commit: positions reach the store in the log's order.
+  // Lock order: a batcher's exclusion, order_mutex_, writer_mutex_, then unreplicated_mutex_ or
+  // state_mutex_.
+  // Held from the start to the end of each change logged and committed (log_then_commit):
+  // changes reach the store, and positions the store's record, in the log's order.
   std::mutex order_mutex_;
-  std::unique_ptr<LogWriter> writer_ ABSL_GUARDED_BY(order_mutex_);
+  // Held over each append and what it records.
+  std::mutex writer_mutex_;
+  std::unique_ptr<LogWriter> writer_ ABSL_GUARDED_BY(writer_mutex_);
+
+  // ack = "leader": the changes committed here whose entries the log does not have yet, oldest
+  // first (the store keeps them too: storage::Store::unreplicated_entries).
+  struct Unreplicated {
+    std::uint64_t id = 0;
+    LogEntry entry;
+  };
+  mutable std::mutex unreplicated_mutex_;
+  std::condition_variable unreplicated_changed_;
+  std::deque<std::shared_ptr<const Unreplicated>> unreplicated_
+      ABSL_GUARDED_BY(unreplicated_mutex_);
+  bool appender_stopping_ ABSL_GUARDED_BY(unreplicated_mutex_) = false;
+  std::chrono::steady_clock::time_point appender_deadline_ ABSL_GUARDED_BY(unreplicated_mutex_);
+  std::uint64_t next_unreplicated_id_ ABSL_GUARDED_BY(order_mutex_) = 1;
+  std::atomic<std::uint64_t> entries_discarded_{0};
+  std::thread appender_;
 
   // The loop thread's reader, made again from the store's position after every change of state.
   std::unique_ptr<LogReader> reader_;

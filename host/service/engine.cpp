@@ -321,8 +321,9 @@ absl::Status Engine::log_then_commit(
     absl::FunctionRef<absl::Status(std::optional<std::uint64_t>)> commit) {
   ChangeLog* change_log = change_log_.load(std::memory_order_acquire);
   if (change_log == nullptr) return commit(std::nullopt);
-  return change_log->log_then_commit(entry,
-                                     [&](std::uint64_t position) { return commit(position); });
+  // Only writes are ever committed ahead of the log (ack = "leader"): these have a position.
+  return change_log->log_then_commit(
+      entry, [&](const tree::LogMark& mark) { return commit(mark.log_position); });
 }
 
 void Engine::attach_change_log(ChangeLog* change_log) {
@@ -334,6 +335,21 @@ void Engine::attach_change_log(ChangeLog* change_log) {
 absl::StatusOr<std::uint64_t> Engine::log_position() const {
   if (!store_) return absl::FailedPreconditionError("no data directory");
   return store_->log_position();
+}
+
+absl::StatusOr<std::vector<storage::UnreplicatedEntry>> Engine::unreplicated_entries() const {
+  if (!store_) return absl::FailedPreconditionError("no data directory");
+  return store_->unreplicated_entries();
+}
+
+absl::Status Engine::mark_replicated(std::uint64_t id, std::uint64_t position) {
+  if (!store_) return absl::FailedPreconditionError("no data directory");
+  return store_->mark_replicated(id, position);
+}
+
+absl::Status Engine::forget_unreplicated(std::span<const std::uint64_t> ids) {
+  if (!store_) return absl::FailedPreconditionError("no data directory");
+  return store_->forget_unreplicated(ids);
 }
 
 absl::StatusOr<WriteFuture> Engine::write(const std::string& tree, WriteRequest request,

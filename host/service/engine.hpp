@@ -234,6 +234,11 @@ class Engine {
                                                              std::uint64_t position);
   // The log position the store holds (storage::Store::log_position).
   absl::StatusOr<std::uint64_t> log_position() const;
+  // Changes committed before the log had them (replication.ack = "leader"; the store's
+  // unreplicated entries: storage::Store::unreplicated_entries and what follows it).
+  absl::StatusOr<std::vector<storage::UnreplicatedEntry>> unreplicated_entries() const;
+  absl::Status mark_replicated(std::uint64_t id, std::uint64_t position);
+  absl::Status forget_unreplicated(std::span<const std::uint64_t> ids);
 
  private:
   struct VersionFeed {

@@ -195,6 +195,7 @@ absl::StatusOr<ServiceConfig> parse_service_config(const std::string& toml_text,
   replication.on("nats", strings_into(replicated.nats));
   replication.on("role", string_into(replicated.role));
   replication.on("ack", string_into(replicated.ack));
+  replication.on("max_unreplicated", integer_into(replicated.max_unreplicated, 1, 10'000'000));
   replication.on("stream", string_into(replicated.stream));
   replication.on("shard", integer_into(replicated.shard, 0, 1'000'000));
   replication.on("replicas", integer_into(replicated.replicas, 1, 5));
@@ -288,14 +289,9 @@ absl::Status validate_service_config(const ServiceConfig& config) {
     return absl::InvalidArgumentError(
         absl::StrCat("replication.role: \"", replication.role, "\" (leader or follower)"));
   }
-  if (replication.ack == "leader") {
+  if (replication.ack != "quorum" && replication.ack != "leader") {
     return absl::InvalidArgumentError(
-        "replication.ack: \"leader\" (answering before the log holds a write) is not built yet; "
-        "\"quorum\" answers once the log's quorum holds it");
-  }
-  if (replication.ack != "quorum") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("replication.ack: \"", replication.ack, "\" (quorum)"));
+        absl::StrCat("replication.ack: \"", replication.ack, "\" (quorum or leader)"));
   }
   if (replication.stream.empty() ||
       replication.stream.find_first_of(" \t.*>/\\") != std::string::npos) {
@@ -392,6 +388,7 @@ std::string describe_service_config(const ServiceConfig& config) {
   }
   out << "]" << (replication.enabled() ? "" : "  # empty: no replication")
       << "\nrole = " << quoted_text(replication.role) << "\nack = " << quoted_text(replication.ack)
+      << "\nmax_unreplicated = " << replication.max_unreplicated
       << "\nstream = " << quoted_text(replication.stream) << "\nshard = " << replication.shard
       << "\nreplicas = " << replication.replicas
       << "\nretention_hours = " << replication.retention_hours

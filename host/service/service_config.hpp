@@ -34,9 +34,12 @@ struct AuthConfig {
 struct ReplicationConfig {
   std::vector<std::string> nats;  // nats://host:port of the cluster's servers
   std::string role = "leader";    // "leader" or "follower" (arbord --follow)
-  // "quorum": a write is answered once the log's quorum holds it. ("leader", answering after the
-  // local commit, is not built yet and is refused.)
+  // "quorum": a write is answered once the log's quorum holds it. "leader": once this node has
+  // committed it (the log gets it moments later; a failover before then loses it).
   std::string ack = "quorum";
+  // ack = "leader": at most this many changes committed here wait for the log; writes beyond are
+  // refused (UNAVAILABLE) until it takes them.
+  std::uint32_t max_unreplicated = 10'000;
   std::string stream = "ARBOR_LOG";
   std::uint32_t shard = 0;  // subject arbor.log.<shard>
   int replicas = 3;         // the stream's replication factor (a new stream)

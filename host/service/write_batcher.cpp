@@ -345,8 +345,8 @@ absl::Status WriteBatcher::apply_together(std::vector<Pending*>& writes,
       const replication::LogEntry entry =
           replication::entry_for_apply(tree_.name(), ops, apply_options, version, root);
       std::optional<absl::StatusOr<storage::VersionRecord>> committed;
-      absl::Status logged = change_log->log_then_commit(entry, [&](std::uint64_t position) {
-        committed = commit(position);
+      absl::Status logged = change_log->log_then_commit(entry, [&](const tree::LogMark& mark) {
+        committed = commit(mark);
         return committed->status();
       });
       if (!committed) log_refused_ = true;

@@ -23,8 +23,10 @@ absl::StatusOr<storage::VersionRecord> commit_version(const ApplyOptions& option
   }
   request.log_position = options.log_position;
   if (!options.commit_gate) return store.commit(tree, request);
-  return options.commit_gate(version, root, [&](std::uint64_t position) {
-    request.log_position = position;
+  return options.commit_gate(version, root, [&](const LogMark& mark) {
+    request.log_position = mark.log_position;
+    request.unreplicated = mark.unreplicated;
+    request.keep_from = mark.keep_from;
     return store.commit(tree, request);
   });
 }

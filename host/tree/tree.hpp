@@ -52,6 +52,13 @@ struct VersionSelector {
   std::optional<std::string> label;
 };
 
+// Replication's part of a commit: storage::CommitRequest's fields of the same names.
+struct LogMark {
+  std::optional<std::uint64_t> log_position;  // the log has the change at this position
+  std::optional<storage::UnreplicatedEntry> unreplicated;  // or: it will, after the commit
+  std::optional<std::uint64_t> keep_from;  // retention keeps this version on (a rollback target)
+};
+
 struct ApplyOptions {
   std::string label;                              // stored with the version (e.g. a block number)
   std::optional<std::uint64_t> expected_version;  // ABORTED when the head is elsewhere
@@ -64,10 +71,11 @@ struct ApplyOptions {
   std::optional<std::uint64_t> log_position;
   // A replicating leader's gate (host/service/change_log.hpp): given the version about to be
   // committed (its number and wire root), it logs the version and then calls `commit` with the
-  // log position of its entry. Nothing is committed unless it calls `commit`; what it returns is
-  // apply()'s answer.
+  // log position of its entry (or, with replication.ack = "leader", commits first with the entry
+  // to append after). Nothing is committed unless it calls `commit`; what it returns is apply()'s
+  // answer.
   using CommitFunction =
-      absl::FunctionRef<absl::StatusOr<storage::VersionRecord>(std::uint64_t log_position)>;
+      absl::FunctionRef<absl::StatusOr<storage::VersionRecord>(const LogMark& mark)>;
   std::function<absl::StatusOr<storage::VersionRecord>(std::uint64_t version, std::string_view root,
                                                        CommitFunction commit)>
       commit_gate;

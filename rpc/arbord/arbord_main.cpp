@@ -192,6 +192,9 @@ class MetricsEndpoint {
         body += absl::StrCat(
             "replication: ", std::string(arbor::replication::to_string(replica.state)),
             ", log position ", replica.position, " (log last seen at ", replica.log_last, ")",
+            replica.unreplicated == 0
+                ? ""
+                : absl::StrCat(", ", replica.unreplicated, " changes not in the log yet"),
             replica.failure.empty() ? "" : ": " + replica.failure, "\n");
       }
       // Still serving, only slower: said here so that an operator sees a GPU node on its CPU.
@@ -290,6 +293,9 @@ absl::StatusOr<std::unique_ptr<arbor::replication::Replicator>> start_replicatio
   }
   options.log.lease_ttl = std::chrono::milliseconds(replication.lease_ttl_ms);
   options.retry_for = std::chrono::milliseconds(replication.retry_for_ms);
+  options.ack = replication.ack == "leader" ? arbor::replication::ReplicatorOptions::Ack::kLeader
+                                            : arbor::replication::ReplicatorOptions::Ack::kQuorum;
+  options.max_unreplicated = replication.max_unreplicated;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (true) {
     absl::StatusOr<std::unique_ptr<arbor::replication::Replicator>> started =

@@ -439,6 +439,14 @@ void collect_replication(const replication::ReplicaStatus& status, ScrapeFamilie
   out.counter("arbor_replication_entries_abandoned_total",
               "Partial entries of fenced leaders skipped while reading the log",
               static_cast<double>(status.entries_abandoned));
+  out.gauge("arbor_replication_unreplicated_entries",
+            "Changes committed and acknowledged here (ack = \"leader\") that the log does not "
+            "have yet",
+            static_cast<double>(status.unreplicated));
+  out.counter("arbor_replication_entries_discarded_total",
+              "Such changes rolled back because another node's log entries followed instead "
+              "(acknowledged writes lost in a failover)",
+              static_cast<double>(status.entries_discarded));
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Replicated arbord processes (label `cluster`): a leader and a follower on a 3-node NATS cluster
-// on loopback. Writers load the leader through gRPC and the leader gets a SIGKILL mid-commit; after
-// its restart, every acknowledged write is on both nodes, their roots agree version by version,
-// the follower refuses writes naming the leader, and /healthz and /metrics say where each stands.
+// on loopback. Writers load the leader through gRPC and the leader gets a SIGKILL mid-commit (with
+// either replication.ack); after its restart, every acknowledged write is on both nodes, their
+// roots agree version by version, the follower refuses writes naming the leader, and /healthz and
+// /metrics say where each stands.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -87,7 +88,8 @@ class ArbordReplicationTest : public ::testing::Test {
   absl::StatusOr<std::unique_ptr<ArbordProcess>> start(const std::string& name, bool follow) {
     // A short lease, so that failover is quick.
     const std::filesystem::path config = dir_.path() / (name + ".toml");
-    std::ofstream(config) << "[replication]\nlease_ttl_ms = " << kLeaseTtlMs << "\n";
+    std::ofstream(config) << "[replication]\nlease_ttl_ms = " << lease_ttl_ms_ << "\nack = \""
+                          << ack_ << "\"\n";
     testing::ArbordLaunch launch;
     launch.args = {"--sync",
                    "full",
@@ -102,11 +104,29 @@ class ArbordReplicationTest : public ::testing::Test {
     return ArbordProcess::start_with(dir_.path() / name, launch);
   }
 
+  // Writers load the leader, which is SIGKILLed mid-commit and restarted; then every
+  // acknowledged write must be on both nodes, with the same root at every version.
+  void kill_the_leader_under_load();
+
   TempDir dir_{"arbord-replication"};
   std::unique_ptr<NatsCluster> cluster_;
+  int lease_ttl_ms_ = kLeaseTtlMs;
+  std::string ack_ = "quorum";
 };
 
 TEST_F(ArbordReplicationTest, ALeaderKilledMidCommitLosesNoAcknowledgedWrite) {
+  kill_the_leader_under_load();
+}
+
+// ack = "leader": writes are answered at the local commit; the kill leaves some committed and not
+// yet in the log. The restarted leader (the lease still its own: no failover) appends them.
+TEST_F(ArbordReplicationTest, WithAckLeaderARestartedLeaderAppendsWhatItAnswered) {
+  ack_ = "leader";
+  lease_ttl_ms_ = 30'000;
+  kill_the_leader_under_load();
+}
+
+void ArbordReplicationTest::kill_the_leader_under_load() {
   const std::uint64_t seed = std::random_device{}();
   std::cout << "seed " << seed << "\n";
   std::mt19937_64 rng(seed);
@@ -168,6 +188,18 @@ TEST_F(ArbordReplicationTest, ALeaderKilledMidCommitLosesNoAcknowledgedWrite) {
   // log and not in its store) and leads again.
   leader = start("leader", false);
   ASSERT_TRUE(leader.ok()) << leader.status();
+  // ack = "leader": what the kill left committed and not yet in the log, as the restart says.
+  const std::string restart_log = (*leader)->log();
+  if (const std::size_t kept = restart_log.find("are not in the log yet");
+      kept != std::string::npos) {
+    const std::size_t line = restart_log.rfind('\n', kept);
+    std::cout << "at the restart: "
+              << restart_log.substr(line == std::string::npos ? 0 : line + 1,
+                                    restart_log.find('\n', kept) - line)
+              << "\n";
+  } else if (ack_ == "leader") {
+    std::cout << "at the restart: every change answered was in the log already\n";
+  }
   auto leader_client = (*leader)->client();
   auto follower_client = (*follower)->client();
   // One more write: accepted once the leader leads again, and a marker for the follower's lag.
@@ -272,7 +304,7 @@ TEST_F(ArbordReplicationTest, APausedLeaderLosesTheLeadAndFollowsTheNewOne) {
   ::kill((*leader)->pid(), SIGCONT);
   ASSERT_TRUE(taken_over.ok()) << taken_over.error_message() << (*follower)->log();
   std::cout << "failover: the follower took a write " << failover_s << " s after the pause (lease "
-            << kLeaseTtlMs << " ms)\n";
+            << lease_ttl_ms_ << " ms)\n";
 
   // The old leader follows: it refuses writes naming the new leader and holds both writes.
   const auto deadline = std::chrono::steady_clock::now() + 60s;

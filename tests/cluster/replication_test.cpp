@@ -73,6 +73,8 @@ class ReplicationTest : public ::testing::Test {
     options.leader_address = "configured-leader.example:50051";
     options.retry_for = retry_for_;
     options.poll = 100ms;
+    options.ack = ack_;
+    options.max_unreplicated = max_unreplicated_;
     return options;
   }
 
@@ -218,7 +220,41 @@ class ReplicationTest : public ::testing::Test {
   std::chrono::milliseconds lease_ttl_ = 2s;
   std::chrono::seconds max_age_ = std::chrono::hours(24);
   bool use_lease_ = true;
+  ReplicatorOptions::Ack ack_ = ReplicatorOptions::Ack::kQuorum;
+  std::size_t max_unreplicated_ = 10'000;
 };
+
+// Waits until the node's log has every change it committed (ack = "leader").
+void wait_replicated(const Node& node) {
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (node.replicator->status().unreplicated > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(node.replicator->status().unreplicated, 0u)
+      << to_string(node.replicator->status().state);
+}
+
+// Each acknowledged version is on `engine` with the root it was acknowledged with.
+void expect_versions(const Engine& engine, const std::string& tree,
+                     const std::vector<storage::VersionRecord>& acknowledged) {
+  for (const storage::VersionRecord& version : acknowledged) {
+    absl::StatusOr<storage::VersionRecord> there = engine.version_record(tree, version.version);
+    ASSERT_TRUE(there.ok()) << "version " << version.version << ": " << there.status();
+    EXPECT_EQ(there->root, version.root) << "version " << version.version;
+  }
+}
+
+// One write, not retried.
+absl::StatusOr<service::WriteOutcome> write_once(Engine& engine, const std::string& tree,
+                                                 std::vector<tree::Op> ops, std::string key) {
+  service::WriteRequest request;
+  request.ops = std::move(ops);
+  request.idempotency_key = std::move(key);
+  absl::StatusOr<service::WriteFuture> submitted = engine.write(tree, request);
+  if (!submitted.ok()) return submitted.status();
+  return submitted->get();
+}
 
 TEST_F(ReplicationTest, FollowersHoldWhatTheLeaderDidVersionByVersion) {
   Node leader, first, second;
@@ -370,12 +406,7 @@ TEST_F(ReplicationTest, KillingTheStreamLeaderUnderLoadLosesNoAcknowledgedWrite)
   ASSERT_GT(acknowledged.size(), 10u);
   expect_state(leader, ReplicaState::kLeading);
   wait_caught_up(follower, leader);
-  for (const storage::VersionRecord& version : acknowledged) {
-    absl::StatusOr<storage::VersionRecord> there =
-        follower.engine->version_record("t-smt", version.version);
-    ASSERT_TRUE(there.ok()) << "version " << version.version << ": " << there.status();
-    EXPECT_EQ(there->root, version.root) << "version " << version.version;
-  }
+  expect_versions(*follower.engine, "t-smt", acknowledged);
   expect_same_trees(*leader.engine, *follower.engine);
 }
 
@@ -492,6 +523,88 @@ TEST_F(ReplicationTest, AWrongRootInTheLogStopsAFollowerBeforeItCommits) {
   service::WriteRequest request;
   request.ops = apply.ops;
   EXPECT_EQ(follower.engine->write("t", request).status().code(), absl::StatusCode::kUnavailable);
+}
+
+// ack = "leader": with two of three NATS nodes down, writes are still answered, at the local
+// commit, up to max_unreplicated; the leader is stopped with them kept in its store; once NATS is
+// back, the restarted leader appends them and the follower holds each with the root it was
+// answered with.
+TEST_F(ReplicationTest, AckLeaderAnswersDuringAnOutageAndAppendsAfterARestart) {
+  ack_ = ReplicatorOptions::Ack::kLeader;
+  max_unreplicated_ = 4;
+  retry_for_ = 3s;
+  lease_ttl_ = 60s;  // the restarted leader finds the lease still its own
+  Node leader, follower;
+  start(leader, dir_.path() / "leader", ReplicatorOptions::Role::kLeader);
+  expect_state(leader, ReplicaState::kLeading);
+  start(follower, dir_.path() / "follower", ReplicatorOptions::Role::kFollower);
+  make_history(*leader.engine, 3);
+  wait_replicated(leader);
+  wait_caught_up(follower, leader);
+  expect_same_trees(*leader.engine, *follower.engine);
+  const std::uint64_t head = leader.engine->tree("t-smt")->info.head_version;
+  cluster_->kill(1);
+  cluster_->kill(2);
+  std::vector<storage::VersionRecord> acknowledged;
+  for (int i = 0; i < 4; ++i) {
+    absl::StatusOr<service::WriteOutcome> written = write_once(
+        *leader.engine, "t-smt", random_ops("smt", keys_["t-smt"]), absl::StrCat("outage-", i));
+    ASSERT_TRUE(written.ok()) << written.status();
+    EXPECT_EQ(written->version.version, head + 1 + i);
+    acknowledged.push_back(written->version);
+  }
+  absl::StatusOr<service::WriteOutcome> refused =
+      write_once(*leader.engine, "t-smt", random_ops("smt", keys_["t-smt"]), "one-too-many");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+  EXPECT_NE(refused.status().message().find("max_unreplicated"), std::string::npos)
+      << refused.status();
+  EXPECT_EQ(leader.replicator->status().unreplicated, 4u);
+  EXPECT_EQ(follower.engine->tree("t-smt")->info.head_version, head);
+  leader.stop();
+  ASSERT_TRUE(cluster_->restart(1).ok());
+  ASSERT_TRUE(cluster_->restart(2).ok());
+  start(leader, dir_.path() / "leader", ReplicatorOptions::Role::kLeader);
+  expect_state(leader, ReplicaState::kLeading);
+  wait_replicated(leader);
+  wait_caught_up(follower, leader);
+  expect_versions(*follower.engine, "t-smt", acknowledged);
+  expect_same_trees(*leader.engine, *follower.engine);
+  EXPECT_EQ(leader.replicator->status().entries_discarded, 0u);
+}
+
+// ack = "leader": a leader answers a write at its commit, then finds its append fenced (another
+// node extended the log): it rolls the write back, applies the other node's entries and follows.
+// The acknowledged write is lost, as the README says it can be, and counted.
+TEST_F(ReplicationTest, AckLeaderRollsBackAnAnsweredWriteWhenFenced) {
+  use_lease_ = false;  // two nodes that both believe they lead
+  Node a, b;
+  start(a, dir_.path() / "a", ReplicatorOptions::Role::kLeader);
+  expect_state(a, ReplicaState::kLeading);
+  make_history(*a.engine, 4);
+  ack_ = ReplicatorOptions::Ack::kLeader;
+  start(b, dir_.path() / "b", ReplicatorOptions::Role::kLeader);
+  expect_state(b, ReplicaState::kLeading);
+  make_history(*a.engine, 2);  // a extends the log past b's tail
+  const std::uint64_t b_head = b.engine->tree("t-smt")->info.head_version;
+  std::vector<std::string> keys;
+  absl::StatusOr<service::WriteOutcome> answered =
+      write_once(*b.engine, "t-smt", random_ops("smt", keys), "lost-in-failover");
+  ASSERT_TRUE(answered.ok()) << answered.status();
+  EXPECT_EQ(answered->version.version, b_head + 1);
+  expect_state(b, ReplicaState::kFollowing);
+  wait_replicated(b);
+  wait_caught_up(b, a);
+  expect_same_trees(*a.engine, *b.engine);
+  EXPECT_EQ(b.replicator->status().entries_discarded, 1u);
+  absl::StatusOr<storage::VersionRecord> now =
+      b.engine->version_record("t-smt", answered->version.version);
+  if (now.ok()) {
+    EXPECT_NE(now->root, answered->version.root);  // a's version of that number
+  }
+  ASSERT_TRUE(write(*a.engine, "t-smt", random_ops("smt", keys), "after").ok());
+  wait_caught_up(b, a);
+  expect_same_trees(*a.engine, *b.engine);
 }
 
 }  // namespace

@@ -18,19 +18,33 @@
 namespace arbor::testing {
 namespace {
 
-// A loopback port nothing listens on now (the kernel's pick for port 0).
-absl::StatusOr<int> free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError("socket failed");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  const bool bound = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-                     getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-  close(fd);
-  if (!bound) return absl::InternalError("no free loopback port");
-  return static_cast<int>(ntohs(address.sin_port));
+// `count` distinct loopback ports nothing listens on now (the kernel's picks for port 0). All are
+// bound until all are picked: one at a time, the kernel may hand out the same port twice.
+absl::StatusOr<std::vector<int>> free_ports(int count) {
+  std::vector<int> sockets;
+  std::vector<int> ports;
+  absl::Status status = absl::OkStatus();
+  for (int i = 0; i < count && status.ok(); ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+      status = absl::InternalError("socket failed");
+      break;
+    }
+    sockets.push_back(fd);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      status = absl::InternalError("no free loopback port");
+      break;
+    }
+    ports.push_back(static_cast<int>(ntohs(address.sin_port)));
+  }
+  for (int fd : sockets) close(fd);
+  if (!status.ok()) return status;
+  return ports;
 }
 
 std::string read_file(const std::filesystem::path& path) {
@@ -62,14 +76,14 @@ absl::StatusOr<std::unique_ptr<NatsCluster>> NatsCluster::start(const std::files
         absl::StrCat("cannot create ", dir.string(), ": ", error.message()));
   }
   auto cluster = std::make_unique<NatsCluster>();
+  absl::StatusOr<std::vector<int>> ports = free_ports(3 * nodes);
+  if (!ports.ok()) return ports.status();
   for (int i = 0; i < nodes; ++i) {
     Node node;
     node.name = absl::StrCat("n", i + 1);
-    for (int* port : {&node.client_port, &node.cluster_port, &node.http_port}) {
-      absl::StatusOr<int> picked = free_port();
-      if (!picked.ok()) return picked.status();
-      *port = *picked;
-    }
+    node.client_port = (*ports)[3 * i];
+    node.cluster_port = (*ports)[3 * i + 1];
+    node.http_port = (*ports)[3 * i + 2];
     node.config = dir / (node.name + ".conf");
     node.log = dir / (node.name + ".log");
     cluster->nodes_.push_back(std::move(node));

@@ -92,6 +92,24 @@ TEST(LogEntry, AVersionOfManyMegabytesIsChunkedToTheMessageLimit) {
   EXPECT_EQ(reassembled(messages), entry);
 }
 
+// ack = "leader" keeps an entry whole, with its tree, in the store until the log has it.
+TEST(LogEntry, AnEntryKeptWholeRoundTripsWithItsTree) {
+  auto rng = testing::seeded_rng("LogEntry.Whole");
+  for (const LogEntry& entry : {random_apply(rng, 0, 0), random_apply(rng, 60000, 64)}) {
+    absl::StatusOr<std::string> kept = frame_whole_entry(entry);
+    ASSERT_TRUE(kept.ok()) << kept.status();
+    absl::StatusOr<LogEntry> back = unframe_whole_entry(*kept);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(back->tree, "accounts");
+    EXPECT_EQ(*back, entry);
+    EXPECT_FALSE(unframe_whole_entry(kept->substr(0, kept->size() - 1)).ok());
+  }
+  // One of several chunks is not an entry kept whole.
+  const std::vector<std::string> chunks = frame_entry(random_apply(rng, 100, 64), 1024);
+  ASSERT_GT(chunks.size(), 1u);
+  EXPECT_EQ(unframe_whole_entry(chunks.front()).status().code(), absl::StatusCode::kDataLoss);
+}
+
 TEST(LogEntry, EveryCutOfAnEntryIsRefused) {
   auto rng = testing::seeded_rng("LogEntry.Cuts");
   const std::string bytes = encode_entry(random_apply(rng, 5, 20));

@@ -94,7 +94,7 @@ read_tokens = ["c"]
   EXPECT_EQ(describe_service_config(*config).find("\"a\""), std::string::npos);
 }
 
-TEST(ServiceConfigTest, ReadsReplicationAndRefusesWhatIsNotBuilt) {
+TEST(ServiceConfigTest, ReadsReplicationAndRefusesWhatIsWrong) {
   EXPECT_FALSE(default_service_config().replication.enabled());
   auto config = parse_service_config(R"(
 [replication]
@@ -104,6 +104,8 @@ stream = "ARBOR_TEST"
 replicas = 1
 retention_hours = 48
 retry_for_ms = 3000
+ack = "leader"
+max_unreplicated = 500
 leader_address = "leader:50051"
 advertise_address = "me:50051"
 lease_ttl_ms = 3000
@@ -113,7 +115,8 @@ lease_ttl_ms = 3000
   EXPECT_TRUE(config->replication.enabled());
   EXPECT_EQ(config->replication.nats.size(), 2u);
   EXPECT_EQ(config->replication.role, "follower");
-  EXPECT_EQ(config->replication.ack, "quorum");
+  EXPECT_EQ(config->replication.ack, "leader");
+  EXPECT_EQ(config->replication.max_unreplicated, 500u);
   EXPECT_EQ(config->replication.replicas, 1);
   EXPECT_EQ(config->replication.retry_for_ms, 3000u);
   EXPECT_EQ(config->replication.lease_ttl_ms, 3000u);
@@ -126,7 +129,6 @@ lease_ttl_ms = 3000
   EXPECT_EQ(describe_service_config(*again), describe_service_config(*config));
   for (const auto& [setting, message_has] : std::vector<std::pair<std::string, std::string>>{
            {"role = \"boss\"", "replication.role"},
-           {"ack = \"leader\"", "not built yet"},
            {"ack = \"all\"", "replication.ack"},
            {"stream = \"a.b\"", "stream name"},
            {"nats = [\"10.0.0.1:4222\"]", "nats://"},
@@ -139,6 +141,7 @@ lease_ttl_ms = 3000
   }
   EXPECT_FALSE(parse_service_config("[replication]\nreplicas = 9", "inline").ok());
   EXPECT_FALSE(parse_service_config("[replication]\nlease_ttl_ms = 10", "inline").ok());
+  EXPECT_FALSE(parse_service_config("[replication]\nmax_unreplicated = 0", "inline").ok());
 }
 
 // Found by the service_config fuzzer (tests/fuzz/regressions/service_config/): strings with

@@ -376,6 +376,51 @@ TEST(StoreLogPosition, MovesAtomicallyWithEachChange) {
   EXPECT_EQ(store->tree_info("t")->head_version, 3u);
 }
 
+// replication.ack = "leader": a commit keeps its log entry until the log has it; marking it
+// replicated moves the position in the same batch; keep_from holds retention back so that the
+// version before a kept change stays readable (a failover rolls back to it).
+TEST(StoreUnreplicated, EntriesAreKeptWithTheirCommitsUntilReplicated) {
+  TempDir dir("store");
+  auto store = open_store(dir.path());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->create_tree(spec_of("t", 2)).ok());
+  for (uint64_t v = 1; v <= 4; ++v) {
+    CommitRequest request = request_on(v - 1, absl::StrCat("root-", v));
+    request.writes.put(Space::kValues, key_of(v), "x");
+    request.unreplicated = UnreplicatedEntry{v, absl::StrCat("entry-", v)};
+    request.keep_from = 0;  // the version before the oldest kept change
+    ASSERT_TRUE(store->commit("t", request).ok());
+  }
+  EXPECT_EQ(store->tree_info("t")->oldest_version, 0u);  // keep_versions alone would say 3
+  CommitRequest refused = request_on(1, "stale");
+  refused.unreplicated = UnreplicatedEntry{9, "never"};
+  EXPECT_FALSE(store->commit("t", refused).ok());
+  auto kept = store->unreplicated_entries();
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  ASSERT_EQ(kept->size(), 4u);
+  for (uint64_t i = 0; i < 4; ++i) {
+    EXPECT_EQ((*kept)[i].id, i + 1);
+    EXPECT_EQ((*kept)[i].bytes, absl::StrCat("entry-", i + 1));
+  }
+  ASSERT_TRUE(store->mark_replicated(1, 7).ok());
+  EXPECT_EQ(*store->log_position(), 7u);
+  const std::vector<uint64_t> rolled_back{2, 3};
+  ASSERT_TRUE(store->forget_unreplicated(rolled_back).ok());
+  store.reset();
+  store = open_store(dir.path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->log_position(), 7u);
+  kept = store->unreplicated_entries();
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  ASSERT_EQ(kept->size(), 1u);
+  EXPECT_EQ(kept->front().id, 4u);
+  // Once nothing holds it back, retention catches up at the next commit.
+  CommitRequest next = request_on(4, "root-5");
+  ASSERT_TRUE(store->commit("t", next).ok());
+  EXPECT_EQ(store->tree_info("t")->oldest_version, 4u);
+  EXPECT_EQ(*store->log_position(), 7u);
+}
+
 TEST(StorePrune, RetentionAndExplicitPrune) {
   TempDir dir("store");
   auto store = open_store(dir.path());

@@ -54,7 +54,9 @@ class TreeTest : public ::testing::TestWithParam<std::string> {
       written[key] = value;
       ops.push_back(Op::put(std::move(key), std::move(value)));
     }
-    absl::StatusOr<ApplyResult> applied = tree_->apply(ops, {label, std::nullopt, {}});
+    ApplyOptions options;
+    options.label = label;
+    absl::StatusOr<ApplyResult> applied = tree_->apply(ops, options);
     EXPECT_TRUE(applied.ok()) << applied.status();
     return written;
   }
