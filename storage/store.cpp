@@ -1339,7 +1339,9 @@ absl::Status Store::mark_replicated(uint64_t id, uint64_t position) {
   rocksdb::WriteBatch batch;
   batch.Delete(core_->family(kMetaFamily), slice(codec::unreplicated_key(id)));
   core_->put_log_position(batch, position);
-  return core_->write(batch, "recording a replicated entry");
+  // Not synced: a crash may lose it (with what followed it in the WAL), and the entry, still kept,
+  // is found in the log and marked again.
+  return core_->write(batch, "recording a replicated entry", StoreCore::Durability::kBackground);
 }
 
 absl::Status Store::forget_unreplicated(std::span<const uint64_t> ids) {

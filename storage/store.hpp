@@ -238,7 +238,9 @@ class Store {
   absl::Status record_log_position(uint64_t position);
   // Entries of changes committed before the log had them (CommitRequest::unreplicated), by id.
   absl::StatusOr<std::vector<UnreplicatedEntry>> unreplicated_entries() const;
-  // The log has entry `id` at `position`: forgets it and moves the log position, atomically.
+  // The log has entry `id` at `position`: forgets it and moves the log position, atomically. Not
+  // synced whatever the sync mode: a crash may undo it, never a later write without it, and the
+  // replicator then finds the entry in the log and marks it again.
   absl::Status mark_replicated(uint64_t id, uint64_t position);
   // Forgets entries whose changes were rolled back (another node's log superseded them).
   absl::Status forget_unreplicated(std::span<const uint64_t> ids);

@@ -443,6 +443,8 @@ int serve(const ServiceConfig& config) {
       return kExitFailure;
     }
     replicator = std::move(*started);
+    // Its state and position are on /metrics and /healthz during the catch-up too.
+    (*metrics)->set_replicator(replicator.get());
     spdlog::info("replication: {} on stream {} ({}), ack {}", config.replication.role,
                  config.replication.stream, absl::StrJoin(config.replication.nats, ","),
                  config.replication.ack);
@@ -460,7 +462,6 @@ int serve(const ServiceConfig& config) {
   }
   service.set_engine(engine->get());
   (*metrics)->set_engine(engine->get());
-  (*metrics)->set_replicator(replicator.get());
   // A replica whose log disagrees with its store serves reads of what it holds, NOT_SERVING.
   const bool serving = replicator == nullptr || replicator->health().ok();
   health->SetServingStatus(serving);
