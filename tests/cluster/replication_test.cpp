@@ -597,14 +597,14 @@ TEST_F(ReplicationTest, AckLeaderRollsBackAnAnsweredWriteWhenFenced) {
   wait_caught_up(b, a);
   expect_same_trees(*a.engine, *b.engine);
   EXPECT_EQ(b.replicator->status().entries_discarded, 1u);
-  absl::StatusOr<storage::VersionRecord> now =
-      b.engine->version_record("t-smt", answered->version.version);
-  if (now.ok()) {
-    EXPECT_NE(now->root, answered->version.root);  // a's version of that number
-  }
   ASSERT_TRUE(write(*a.engine, "t-smt", random_ops("smt", keys), "after").ok());
   wait_caught_up(b, a);
   expect_same_trees(*a.engine, *b.engine);
+  // The answered version's number now holds a's version (a rolled back to b's tail, then wrote).
+  absl::StatusOr<storage::VersionRecord> now =
+      b.engine->version_record("t-smt", answered->version.version);
+  ASSERT_TRUE(now.ok()) << now.status();
+  EXPECT_NE(now->root, answered->version.root);
 }
 
 }  // namespace
