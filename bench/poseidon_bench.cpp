@@ -78,14 +78,14 @@ BENCHMARK(BM_PoseidonSinglePortable)->Arg(3)->Arg(4)->Unit(benchmark::kMicroseco
 BENCHMARK_CAPTURE(BM_MulxMulReference, bn254, arbor::field::from_u64(7));
 BENCHMARK_CAPTURE(BM_MulxMulLatency, bn254, arbor::field::from_u64(7));
 
-// The peer comparison: the input sets in $ARBOR_POSEIDON_INPUTS (JSON lines {"inputs": [...]},
-// all of one width, as bench/poseidon_vs_circomlibjs.sh writes them for circomlibjs too), hashed
-// one at a time on one thread.
-void BM_PoseidonSingleFromFile(benchmark::State& state) {
+// The peer comparison's input: the sets in $ARBOR_POSEIDON_INPUTS (JSON lines {"inputs": [...]},
+// all of one width, as bench/poseidon_vs_circomlibjs.sh writes them for circomlibjs too). Empty,
+// with the state skipped and why, when there are none.
+std::vector<std::vector<Fr>> input_sets_from_file(benchmark::State& state) {
   const char* path = std::getenv("ARBOR_POSEIDON_INPUTS");
   if (path == nullptr) {
     state.SkipWithError("set ARBOR_POSEIDON_INPUTS to a JSON-lines file of input sets");
-    return;
+    return {};
   }
   std::vector<std::vector<Fr>> sets;
   std::ifstream in(path);
@@ -97,16 +97,20 @@ void BM_PoseidonSingleFromFile(benchmark::State& state) {
       absl::StatusOr<Fr> x = arbor::field::parse_fr(v.get<std::string>());
       if (!x.ok()) {
         state.SkipWithError(std::string(x.status().message()).c_str());
-        return;
+        return {};
       }
       set.push_back(*x);
     }
     sets.push_back(std::move(set));
   }
-  if (sets.empty()) {
-    state.SkipWithError("no input sets in $ARBOR_POSEIDON_INPUTS");
-    return;
-  }
+  if (sets.empty()) state.SkipWithError("no input sets in $ARBOR_POSEIDON_INPUTS");
+  return sets;
+}
+
+// The input sets hashed one at a time on one thread.
+void BM_PoseidonSingleFromFile(benchmark::State& state) {
+  const std::vector<std::vector<Fr>> sets = input_sets_from_file(state);
+  if (sets.empty()) return;
   Fr sink = Fr::zero();
   for (auto _ : state) {
     for (const std::vector<Fr>& set : sets)
@@ -118,6 +122,30 @@ void BM_PoseidonSingleFromFile(benchmark::State& state) {
   state.counters["ns_per_hash"] = ns_per_item(hashes);
 }
 BENCHMARK(BM_PoseidonSingleFromFile)->Unit(benchmark::kMillisecond);
+
+// The same sets as one bulk job on a one-thread CPU backend: what `arbor hash poseidon --batch`
+// runs after parsing (eight hashes side by side where the CPU has AVX-512 IFMA).
+void BM_PoseidonBatchFromFile(benchmark::State& state) {
+  const std::vector<std::vector<Fr>> sets = input_sets_from_file(state);
+  if (sets.empty()) return;
+  std::vector<Fr> inputs;
+  for (const std::vector<Fr>& set : sets) inputs.insert(inputs.end(), set.begin(), set.end());
+  std::vector<Fr> outputs(sets.size());
+  const std::unique_ptr<arbor::host::ComputeBackend> cpu = arbor::host::make_cpu_backend(1);
+  const int arity = static_cast<int>(sets[0].size());
+  for (auto _ : state) {
+    if (absl::Status s = cpu->poseidon_hash_many(arity, inputs, outputs); !s.ok()) {
+      state.SkipWithError(std::string(s.message()).c_str());
+      return;
+    }
+    benchmark::ClobberMemory();
+  }
+  const auto hashes = static_cast<double>(state.iterations() * sets.size());
+  state.SetItemsProcessed(static_cast<std::int64_t>(hashes));
+  state.counters["ns_per_hash"] = ns_per_item(hashes);
+  state.SetLabel(cpu->description());
+}
+BENCHMARK(BM_PoseidonBatchFromFile)->Unit(benchmark::kMillisecond);
 
 void bulk(benchmark::State& state, arbor::host::ComputeBackend& backend, int arity) {
   const auto count = static_cast<std::size_t>(state.range(0));

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "kernels/field/bn254_fr.hpp"
 #include "kernels/verkle/banderwagon.hpp"
+#include "kernels/verkle/pedersen.hpp"
 
 namespace arbor::host {
 
@@ -22,11 +23,7 @@ enum class BackendKind { kCpu, kCuda };
 
 // One term of a bulk Verkle commitment update: commitments[target] += scalar * G_generator, with
 // G the 256 generators of the Verkle CRS.
-struct CommitmentDelta {
-  std::uint32_t target = 0;
-  std::uint32_t generator = 0;
-  verkle::Fr scalar;
-};
+using verkle::CommitmentDelta;
 
 struct DeviceMemory {
   std::size_t used_bytes = 0;

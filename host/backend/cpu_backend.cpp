@@ -93,12 +93,8 @@ class CpuBackend final : public ComputeBackend {
     }
     starts.push_back(deltas.size());
     auto run_segments = [&](std::size_t first, std::size_t last) {
-      for (std::size_t seg = first; seg < last; ++seg) {
-        verkle::Point& target = commitments[deltas[starts[seg]].target];
-        for (std::size_t i = starts[seg]; i < starts[seg + 1]; ++i) {
-          target = tables.update(target, deltas[i].generator, deltas[i].scalar);
-        }
-      }
+      // Eight segments side by side where the CPU has AVX-512 IFMA; the same points either way.
+      tables.update_many(commitments, deltas.subspan(starts[first], starts[last] - starts[first]));
     };
     const std::size_t segments = starts.size() - 1;
     if (deltas.size() <= kDeltasPerTask) {

@@ -37,6 +37,9 @@ FieldPaths select(const CpuFeatures& cpu) {
 #if defined(ARBOR_FIELD_NO_X86_ASM)
   paths.adx = false;  // built without the MULX/ADX code (mont_x86.hpp)
 #endif
+#if defined(ARBOR_FIELD_NO_AUTO_LANES)
+  paths.ifma = false;  // the sanitizer tree: lanes at -O0, run only where called by name
+#endif
   const char* env = std::getenv("ARBOR_FIELD_PATHS");
   const std::string_view wanted = env != nullptr ? env : "auto";
   if (wanted == "portable") {

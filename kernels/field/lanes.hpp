@@ -69,6 +69,18 @@ constexpr mont_detail::Limbs join52(const Limbs52& l) {
                             (l[2] >> 24) | (l[3] << 28), (l[3] >> 36) | (l[4] << 16)};
 }
 
+// k * p in normalized radix-2^52 limbs, for k * p < 2^260 (k <= 16 for p < 2^256).
+constexpr Limbs52 multiple52(const Limbs52& p52, std::uint64_t k) {
+  Limbs52 r{};
+  std::uint64_t carry = 0;
+  for (int i = 0; i < kLaneLimbs; ++i) {
+    const std::uint64_t v = p52[i] * k + carry;  // < 2^52 * 17: no overflow
+    r[i] = i + 1 < kLaneLimbs ? v & kMask52 : v;
+    carry = v >> 52;
+  }
+  return r;
+}
+
 constexpr int bit_length(const mont_detail::Limbs& x) {
   for (int i = 3; i >= 0; --i) {
     for (int b = 63; b >= 0; --b) {
@@ -98,6 +110,8 @@ struct LaneConstants {
   static constexpr lanes_detail::Limbs52 k2P52A = lanes_detail::split52(
       mont_detail::Limbs{kP[0] << 1, (kP[1] << 1) | (kP[0] >> 63), (kP[2] << 1) | (kP[1] >> 63),
                          (kP[3] << 1) | (kP[2] >> 63)});
+  static constexpr lanes_detail::Limbs52 k4P52A = lanes_detail::multiple52(kP52A, 4);
+  static_assert(lanes_detail::multiple52(kP52A, 2) == k2P52A, "2p two ways");
   // Conversion factors (see the header comment) and 2^260 mod p, the lane form of 1.
   static constexpr lanes_detail::Limbs52 kToLaneA =
       lanes_detail::split52(mont_detail::pow2_mod(264, kP));
@@ -118,6 +132,7 @@ struct LaneConstants {
   // Plain arrays for run-time code (no std::array member calls in the AVX-512 translation units).
   static constexpr std::uint64_t kP52[5] = {kP52A[0], kP52A[1], kP52A[2], kP52A[3], kP52A[4]};
   static constexpr std::uint64_t k2P52[5] = {k2P52A[0], k2P52A[1], k2P52A[2], k2P52A[3], k2P52A[4]};
+  static constexpr std::uint64_t k4P52[5] = {k4P52A[0], k4P52A[1], k4P52A[2], k4P52A[3], k4P52A[4]};
   static constexpr std::uint64_t kToLane[5] = {kToLaneA[0], kToLaneA[1], kToLaneA[2], kToLaneA[3],
                                                kToLaneA[4]};
   static constexpr std::uint64_t kFromLane[5] = {kFromLaneA[0], kFromLaneA[1], kFromLaneA[2],
@@ -216,6 +231,13 @@ struct EmulatedLanes {
           (c.x[i] & lanes_detail::kMask52);
       r.x[i] = acc.x[i] + static_cast<std::uint64_t>(prod >> 52);
     }
+    return r;
+  }
+  // VPGATHERQQ: lane i reads base[index[i]] (index in 64-bit words).
+  ARBOR_LANE_INLINE static V gather(const std::uint64_t* base, const V& index) {
+    V r{};
+    ARBOR_LANE_UNROLL
+    for (int i = 0; i < kLanes; ++i) r.x[i] = base[index.x[i]];
     return r;
   }
   // Lane-wise: s < 0 (as int64) ? if_negative : otherwise.
@@ -355,6 +377,35 @@ struct LaneField {
     return r;
   }
 
+  // a + q - b, normalized, for a constant q (normalized radix-2^52 limbs) at least b's bound: a
+  // lazily reduced difference, below a's bound plus q. Borrows travel as signed carries.
+  ARBOR_LANE_INLINE static Elem sub_plus(const Elem& a, const Elem& b, const std::uint64_t* q) {
+    const V mask = mask52();
+    Elem r{};
+    V carry = L::zero();
+    ARBOR_LANE_UNROLL
+    for (int k = 0; k < kLaneLimbs; ++k) {
+      const V s = L::add(L::sub(L::add(a.l[k], L::set1(q[k])), b.l[k]), carry);
+      if (k + 1 < kLaneLimbs) {
+        carry = L::template sar<52>(s);
+        r.l[k] = L::and_(s, mask);
+      } else {
+        r.l[k] = s;
+      }
+    }
+    return r;
+  }
+
+  // Lane-wise: the lanes where `negative` is negative (as int64) take if_negative.
+  ARBOR_LANE_INLINE static Elem select(const V& negative, const Elem& if_negative,
+                                       const Elem& otherwise) {
+    Elem r{};
+    ARBOR_LANE_UNROLL
+    for (int k = 0; k < kLaneLimbs; ++k)
+      r.l[k] = L::select_negative(negative, if_negative.l[k], otherwise.l[k]);
+    return r;
+  }
+
   // a - q when a >= q, else a; q is a constant's radix-2^52 limbs. Borrows travel as the sign of
   // each limb's difference (arithmetic shift), so no lane branches.
   ARBOR_LANE_INLINE static Elem sub_if_at_least(const Elem& a, const std::uint64_t* q) {
@@ -380,9 +431,11 @@ struct LaneField {
 
   // Radix change without a domain change: words[w][lane] are 64-bit limbs of any value < 2^256.
   ARBOR_LANE_INLINE static Elem split(const std::uint64_t (&words)[4][kLanes]) {
+    return split(L::load(words[0]), L::load(words[1]), L::load(words[2]), L::load(words[3]));
+  }
+  // The same from the four 64-bit limbs as vectors (w0 least significant).
+  ARBOR_LANE_INLINE static Elem split(const V& w0, const V& w1, const V& w2, const V& w3) {
     const V mask = mask52();
-    const V w0 = L::load(words[0]), w1 = L::load(words[1]), w2 = L::load(words[2]),
-            w3 = L::load(words[3]);
     Elem r{};
     r.l[0] = L::and_(w0, mask);
     r.l[1] = L::and_(L::or_(L::template shr<52>(w0), L::template shl<12>(w1)), mask);

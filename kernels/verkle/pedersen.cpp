@@ -6,8 +6,11 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "kernels/field/arith_dispatch.hpp"
+#include "kernels/field/cpu_features.hpp"
+#include "kernels/field/lanes.hpp"
 #include "kernels/verkle/crs.hpp"
 #include "kernels/verkle/fixed_base.hpp"
+#include "kernels/verkle/fixed_base_lanes.hpp"
 
 namespace arbor::verkle {
 
@@ -58,6 +61,53 @@ std::span<const PrecomputedPoint> PedersenTables::table(std::size_t index) const
   return std::span<const PrecomputedPoint>(table_).subspan(index * per_generator, per_generator);
 }
 
+std::span<const PrecomputedPoint> PedersenTables::lane_entries() const {
+  std::call_once(lanes_->once, [this] {
+    // x * 2^256 times 2^260 mod p, through a Montgomery product, is x * 2^260: the lane form.
+    constexpr mont_detail::Limbs r260 = field::LaneConstants<Bls12381FrParams>::kR260;
+    const Fp to_lane{{r260[0], r260[1], r260[2], r260[3]}};
+    std::vector<PrecomputedPoint>& out = lanes_->entries;
+    out.resize(table_.size());
+    field::with_fastest_arith([&]<class Arith>() {
+      for (std::size_t i = 0; i < table_.size(); ++i) {
+        out[i] =
+            PrecomputedPoint{Arith::mul(table_[i].x, to_lane), Arith::mul(table_[i].y, to_lane),
+                             Arith::mul(table_[i].dxy, to_lane)};
+      }
+    });
+  });
+  return lanes_->entries;
+}
+
+void PedersenTables::update_many(std::span<Point> commitments,
+                                 std::span<const CommitmentDelta> deltas) const {
+  // One delta gains nothing from the lanes (one busy lane of eight costs about a scalar product
+  // per product) and would pay the lane tables' conversion.
+  if (field::field_paths().ifma && deltas.size() > 1) {
+    fixed_base_update_lanes(*this, commitments, deltas, LaneImpl::kAvx512);
+    return;
+  }
+  for (const CommitmentDelta& d : deltas) {
+    assert(d.target < commitments.size());
+    accumulate(commitments[d.target], d.generator, d.scalar);
+  }
+}
+
+Point PedersenTables::sum_terms(std::span<const SparseTerm> terms) const {
+  Point acc = Point::identity();
+  if (!field::field_paths().ifma || terms.size() < 2) {
+    for (const SparseTerm& t : terms) accumulate(acc, t.index, t.scalar);
+    return acc;
+  }
+  // One run: the lanes cut it into up to kFixedBaseRunsInFlight pieces summed side by side.
+  std::vector<CommitmentDelta> deltas(terms.size());
+  for (std::size_t i = 0; i < terms.size(); ++i) {
+    deltas[i] = CommitmentDelta{0, terms[i].index, terms[i].scalar};
+  }
+  fixed_base_update_lanes(*this, std::span<Point>(&acc, 1), deltas, LaneImpl::kAvx512);
+  return acc;
+}
+
 void PedersenTables::accumulate(Point& acc, std::size_t index, const Fr& s) const {
   assert(index < generator_count_);
   field::with_fastest_arith([&]<class Arith>() {
@@ -83,11 +133,13 @@ absl::StatusOr<Point> PedersenTables::commit(std::span<const Fr> scalars) const 
     return absl::InvalidArgumentError(absl::StrCat(
         "pedersen commit: ", scalars.size(), " scalars for ", generator_count_, " generators"));
   }
-  Point acc = Point::identity();
+  std::vector<SparseTerm> terms;
+  terms.reserve(scalars.size());
   for (std::size_t i = 0; i < scalars.size(); ++i) {
-    if (!scalars[i].is_zero()) accumulate(acc, i, scalars[i]);
+    if (!scalars[i].is_zero())
+      terms.push_back(SparseTerm{static_cast<std::uint32_t>(i), scalars[i]});
   }
-  return acc;
+  return sum_terms(terms);
 }
 
 absl::StatusOr<Point> PedersenTables::commit_sparse(std::span<const SparseTerm> terms) const {
@@ -98,11 +150,12 @@ absl::StatusOr<Point> PedersenTables::commit_sparse(std::span<const SparseTerm> 
                                                      " generators)"));
     }
   }
-  Point acc = Point::identity();
+  std::vector<SparseTerm> nonzero;
+  nonzero.reserve(terms.size());
   for (const SparseTerm& t : terms) {
-    if (!t.scalar.is_zero()) accumulate(acc, t.index, t.scalar);
+    if (!t.scalar.is_zero()) nonzero.push_back(t);
   }
-  return acc;
+  return sum_terms(nonzero);
 }
 
 const PedersenTables& default_pedersen_tables() {

@@ -20,6 +20,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <span>
 #include <vector>
 
@@ -31,6 +33,13 @@ namespace arbor::verkle {
 // One non-zero entry of a sparse commitment: scalar * G_index.
 struct SparseTerm {
   std::uint32_t index;
+  Fr scalar;
+};
+
+// One term of a bulk commitment update: commitments[target] += scalar * G_generator.
+struct CommitmentDelta {
+  std::uint32_t target = 0;
+  std::uint32_t generator = 0;
   Fr scalar;
 };
 
@@ -62,29 +71,49 @@ class PedersenTables {
   // Every generator's table, one after another: table(i) starts at entry
   // i * windows() * entries_per_window(). What a device uploads.
   std::span<const PrecomputedPoint> entries() const { return table_; }
+  // entries() in the lanes' Montgomery radix (x * 2^260 mod p instead of x * 2^256, canonical;
+  // kernels/field/lanes.hpp), what fixed_base_lanes.hpp reads. Converted on first use (about
+  // 50 ms and memory_bytes() more for the default tables), thread-safely.
+  std::span<const PrecomputedPoint> lane_entries() const;
 
   // s * G_index. Precondition: index < generator_count().
   Point mul(std::size_t index, const Fr& s) const;
   // c + delta * G_index: the incremental update of a node commitment when child `index` changes by
   // delta. Precondition: index < generator_count().
   Point update(const Point& c, std::size_t index, const Fr& delta) const;
+  // commitments[d.target] += d.scalar * G_{d.generator} for every delta, in order: the same
+  // group elements as update() delta by delta. Where field_paths().ifma, up to 16 runs at a time
+  // go through the AVX-512 lanes, long runs cut into pieces (fixed_base_lanes.hpp says when the
+  // coordinates too are update()'s). Preconditions: each target's deltas are adjacent, targets <
+  // commitments.size(), generators < generator_count().
+  void update_many(std::span<Point> commitments, std::span<const CommitmentDelta> deltas) const;
 
   // sum_i scalars[i] * G_i for i < scalars.size() (zeros are skipped, so a mostly-empty dense
-  // vector is cheap). INVALID_ARGUMENT when there are more scalars than generators.
+  // vector is cheap). INVALID_ARGUMENT when there are more scalars than generators. Where
+  // field_paths().ifma, up to 16 partial sums go side by side through the lanes and are added at
+  // the end: the same group element, in other projective coordinates than the scalar path's.
   absl::StatusOr<Point> commit(std::span<const Fr> scalars) const;
   // sum_t t.scalar * G_{t.index}; repeated indices add up. INVALID_ARGUMENT for an index out of
-  // range.
+  // range. Lanes as commit().
   absl::StatusOr<Point> commit_sparse(std::span<const SparseTerm> terms) const;
 
  private:
+  struct LaneEntries {
+    std::once_flag once;
+    std::vector<PrecomputedPoint> entries;
+  };
+
   PedersenTables() = default;
   void accumulate(Point& acc, std::size_t index, const Fr& s) const;
+  // The sum of the terms (all non-zero), as commit() and commit_sparse() compute it.
+  Point sum_terms(std::span<const SparseTerm> terms) const;
 
   int window_bits_ = 0;
   int windows_ = 0;
   std::size_t entries_per_window_ = 0;
   std::size_t generator_count_ = 0;
   std::vector<PrecomputedPoint> table_;
+  std::unique_ptr<LaneEntries> lanes_ = std::make_unique<LaneEntries>();
 };
 
 // Tables over the 256 standard CRS generators with 8-bit windows (96 MiB), built once on first use
