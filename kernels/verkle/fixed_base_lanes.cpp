@@ -4,8 +4,6 @@
 #include "kernels/verkle/fixed_base_lanes.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <utility>
 #include <vector>
