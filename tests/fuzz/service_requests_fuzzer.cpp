@@ -244,6 +244,10 @@ class Call {
     return outcome;
   }
 
+  // A bidi or client stream as a real client drives one: answers are read while requests are
+  // still being written. (A client that writes everything before reading deadlocks against
+  // the in-process transport, which buffers nothing: the server's answer to an early request
+  // waits for a read while the client's next write waits for the server's.)
   Outcome stream(grpc::GenericStub& stub, const std::string& method,
                  const std::vector<std::string>& requests) {
     Outcome outcome;
@@ -251,17 +255,37 @@ class Call {
         stub.PrepareCall(&context_, method, &queue_);
     call->StartCall(this);
     if (wait()) {
-      for (const std::string& request : requests) {
-        call->Write(buffer_of(request), this);
-        if (!wait()) break;
-      }
-      call->WritesDone(this);
-      wait();
-      for (;;) {
-        grpc::ByteBuffer response;
-        call->Read(&response, this);
-        if (!wait()) break;
-        outcome.responses.push_back(bytes_of(response));
+      grpc::ByteBuffer response;
+      call->Read(&response, &read_tag_);
+      bool reading = true;
+      std::size_t next = 0;
+      auto write_next = [&] {
+        if (next < requests.size()) {
+          call->Write(buffer_of(requests[next++]), &write_tag_);
+        } else {
+          call->WritesDone(&write_tag_);
+          next = requests.size() + 1;
+        }
+      };
+      write_next();
+      bool writing = true;
+      while (reading || writing) {
+        void* tag = nullptr;
+        bool ok = false;
+        check(queue_.Next(&tag, &ok) && (tag == &read_tag_ || tag == &write_tag_),
+              "the completion queue answers");
+        if (tag == &read_tag_) {
+          if (ok) {
+            outcome.responses.push_back(bytes_of(response));
+            call->Read(&response, &read_tag_);
+          } else {
+            reading = false;
+          }
+        } else if (ok && next <= requests.size()) {
+          write_next();
+        } else {
+          writing = false;  // WritesDone answered, or the stream broke
+        }
       }
     }
     call->Finish(&outcome.status, this);
@@ -277,6 +301,8 @@ class Call {
     return ok;
   }
 
+  char read_tag_ = 0;   // its address tags the stream's reads
+  char write_tag_ = 0;  // and this one its writes
   grpc::ClientContext context_;
   grpc::CompletionQueue queue_;
 };
