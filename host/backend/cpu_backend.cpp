@@ -116,12 +116,10 @@ class CpuBackend final : public ComputeBackend {
   absl::Status verkle_map_to_field(std::span<const verkle::Point> points,
                                    std::span<verkle::Fr> out) override {
     if (absl::Status s = check_map_to_field_shape(points.size(), out.size()); !s.ok()) return s;
+    // One inversion per range; on AVX-512 IFMA eight points side by side (map_to_field_lanes.hpp).
     auto map_range = [&](std::size_t begin, std::size_t end) {
-      std::vector<verkle::Fp> scratch(2 * (end - begin));
-      field::with_fastest_arith([&]<class Arith>() {
-        verkle::batch_map_to_scalar_field<Arith>(points.data() + begin, end - begin,
-                                                 out.data() + begin, scratch.data());
-      });
+      verkle::batch_map_to_scalar_field(points.subspan(begin, end - begin),
+                                        out.subspan(begin, end - begin));
     };
     if (points.size() <= kPointsPerInversion) {
       map_range(0, points.size());

@@ -59,11 +59,37 @@ ARBOR_HD MontField<P> dot_with(const MontField<P>* a, const MontField<P>* b) {
   }
 }
 
+// sum_{k < N} a[k] * b[k] + c * d, the c * d product computed last: where c * d waits on a long
+// dependency chain (an S-box), the other products run meanwhile and, with a dot_plus member
+// (AdxArith), only one product and one addition follow c * d before the single reduction.
+template <class A, int N, class P>
+ARBOR_HD MontField<P> dot_plus_with(const MontField<P>* a, const MontField<P>* b,
+                                    const MontField<P>& c, const MontField<P>& d) {
+  if constexpr (requires { A::template dot_plus<N, P>(a, b, c, d); }) {
+    if constexpr (N + 1 <= kMaxLazyTerms<P>) return A::template dot_plus<N, P>(a, b, c, d);
+  }
+  return add(dot_with<A, N>(a, b), A::mul(c, d));
+}
+
 // x^5 (the Poseidon S-box): two squarings and a product.
 template <class A, class P>
 ARBOR_HD MontField<P> pow5_with(const MontField<P>& x) {
   const MontField<P> x2 = A::square(x);
   return A::mul(A::square(x2), x);
+}
+
+// (x + c)^5 for canonical x and c (an S-box after its round constant). A policy whose products
+// take an operand below 2p (kTakesOperandsBelow2p: AdxArith, for fields with 4p < 2^256, which
+// is kMaxLazyTerms >= 4) skips reducing the sum, which sits on the permutation's dependency
+// chain.
+template <class A, class P>
+ARBOR_HD MontField<P> pow5_of_sum_with(const MontField<P>& x, const MontField<P>& c) {
+  if constexpr (requires { A::kTakesOperandsBelow2p; }) {
+    if constexpr (A::kTakesOperandsBelow2p && kMaxLazyTerms<P> >= 4) {
+      return pow5_with<A>(A::add_unreduced(x, c));
+    }
+  }
+  return pow5_with<A>(add(x, c));
 }
 
 // The inverse of a public value (everything Arbor inverts is public tree or proof data): safegcd

@@ -294,8 +294,9 @@ struct MontField {
 
 #if defined(__x86_64__) && !defined(__CUDA_ARCH__)
 namespace mont_detail {
-// Host x86-64 add/sub as ADC/SBB chains with selects (CMOV); g++ turns the comparison carries of
-// the generic code into SETB/OR sequences about twice as long. Base x86-64 only: no CPUID check.
+// Host x86-64 add/sub as ADC/SBB chains with masked selects (no branch on data); g++ turns the
+// comparison carries of the generic code into SETB/OR sequences about twice as long. Base x86-64
+// only: no CPUID check.
 using u64x = unsigned long long;  // the intrinsics' type (std::uint64_t is unsigned long)
 
 template <class P>
@@ -310,7 +311,11 @@ inline MontField<P> add_x86(const MontField<P>& a, const MontField<P>& b) {
   borrow = _subborrow_u64(borrow, s1, C::P1, &d1);
   borrow = _subborrow_u64(borrow, s2, C::P2, &d2);
   borrow = _subborrow_u64(borrow, s3, C::P3, &d3);
-  return borrow ? MontField<P>{{s0, s1, s2, s3}} : MontField<P>{{d0, d1, d2, d3}};
+  // Keep the sum where it was below p, by mask: written as `borrow ? sum : difference`, g++ 12
+  // emits a branch, which data this random mispredicts about every other call.
+  const u64x keep = u64x{0} - borrow;
+  return MontField<P>{{d0 ^ ((s0 ^ d0) & keep), d1 ^ ((s1 ^ d1) & keep), d2 ^ ((s2 ^ d2) & keep),
+                       d3 ^ ((s3 ^ d3) & keep)}};
 }
 
 template <class P>

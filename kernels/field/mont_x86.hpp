@@ -30,6 +30,12 @@ namespace arbor::field::x86 {
 // 2p + 2^65 p < 2^320 because p < 2^255 - 2^192 (static_assert below), so no carry leaves the
 // fifth limb, and the row's result (divided by 2^64) is again < 2p. One conditional subtraction
 // (SUB/SBB, CMOV: no branch on data) makes it canonical.
+//
+// Where 4p < 2^256 (kMaxLazyTerms<P> >= 4: BN254 Fr, Bandersnatch Fr; not BLS12-381 Fr), one
+// operand may be below 2p instead of p (AdxArith::kTakesOperandsBelow2p): rows then stay below
+// 4p ((4p + 2^64 * 2p + 2^64 * p) / 2^64 < 3p + 1), whose 4p + 3 * 2^64 * p fits five limbs
+// while p < 2^254.4, and the result (a*b + m*p) / 2^256 < 2p^2 / 2^256 + p < 2p, so the same
+// single subtraction makes it canonical. (field_paths_test holds it to GMP.)
 template <class P>
 __attribute__((always_inline)) inline MontField<P> mul_adx(const MontField<P>& a,
                                                            const MontField<P>& b) {
@@ -405,11 +411,35 @@ __attribute__((always_inline)) inline MontField<P> redc_wide_adx(const Wide& x) 
   return MontField<P>{{t0, t1, t2, t3}};
 }
 
+// a + b for canonical a, b, not reduced: below 2p, an operand mul_adx and square_adx take for
+// fields with 4p < 2^256 ((2p)^2 is then within redc_wide_adx's range too).
+template <class P>
+__attribute__((always_inline)) inline MontField<P> add_unreduced(const MontField<P>& a,
+                                                                 const MontField<P>& b) {
+  static_assert(kMaxLazyTerms<P> >= 4, "operands below 2p need 4p < 2^256");
+  unsigned long long s0, s1, s2, s3;  // the intrinsic's type
+  unsigned char carry = _addcarry_u64(0, a.limb[0], b.limb[0], &s0);
+  carry = _addcarry_u64(carry, a.limb[1], b.limb[1], &s1);
+  carry = _addcarry_u64(carry, a.limb[2], b.limb[2], &s2);
+  _addcarry_u64(carry, a.limb[3], b.limb[3], &s3);
+  return MontField<P>{{s0, s1, s2, s3}};
+}
+
 // Squaring as the wide square and its reduction: 26 MULX against mul_adx's 32.
 template <class P>
 __attribute__((always_inline)) inline MontField<P> square_adx(const MontField<P>& a) {
   static_assert(kMaxLazyTerms<P> >= 1);
   return redc_wide_adx<P>(square_wide_adx(a));
+}
+
+// acc += term over 512 bits (an ADC chain); callers keep the sum within redc_wide_adx's range.
+__attribute__((always_inline)) inline void add_wide(Wide& acc, const Wide& term) {
+  unsigned char carry = 0;
+  for (int w = 0; w < 8; ++w) {
+    unsigned long long sum;  // the intrinsic's type; std::uint64_t is unsigned long
+    carry = _addcarry_u64(carry, acc.limb[w], term.limb[w], &sum);
+    acc.limb[w] = sum;
+  }
 }
 
 // sum_k a[k] * b[k] / 2^256 mod p with one reduction: N wide products added (ADC chain), then
@@ -419,15 +449,20 @@ __attribute__((always_inline)) inline MontField<P> dot_adx(const MontField<P>* a
                                                            const MontField<P>* b) {
   static_assert(N >= 1 && N <= kMaxLazyTerms<P>, "the sum must stay below 2^256 * p");
   Wide acc = mul_wide_adx(a[0], b[0]);
-  for (int k = 1; k < N; ++k) {
-    const Wide term = mul_wide_adx(a[k], b[k]);
-    unsigned char carry = 0;
-    for (int w = 0; w < 8; ++w) {
-      unsigned long long sum;  // the intrinsic's type; std::uint64_t is unsigned long
-      carry = _addcarry_u64(carry, acc.limb[w], term.limb[w], &sum);
-      acc.limb[w] = sum;
-    }
-  }
+  for (int k = 1; k < N; ++k) add_wide(acc, mul_wide_adx(a[k], b[k]));
+  return redc_wide_adx<P>(acc);
+}
+
+// sum_k a[k] * b[k] + c * d with one reduction, c * d last (dot_plus_with in arith.hpp).
+template <int N, class P>
+__attribute__((always_inline)) inline MontField<P> dot_plus_adx(const MontField<P>* a,
+                                                                const MontField<P>* b,
+                                                                const MontField<P>& c,
+                                                                const MontField<P>& d) {
+  static_assert(N >= 1 && N + 1 <= kMaxLazyTerms<P>, "the sum must stay below 2^256 * p");
+  Wide acc = mul_wide_adx(a[0], b[0]);
+  for (int k = 1; k < N; ++k) add_wide(acc, mul_wide_adx(a[k], b[k]));
+  add_wide(acc, mul_wide_adx(c, d));
   return redc_wide_adx<P>(acc);
 }
 
@@ -438,6 +473,14 @@ namespace arbor::field {
 // The arithmetic policy (arith.hpp) of this path.
 struct AdxArith {
   static constexpr const char* kName = "adx";
+  // mul and square take one operand below 2p where kMaxLazyTerms<P> >= 4 (see mul_adx);
+  // add_unreduced makes such operands.
+  static constexpr bool kTakesOperandsBelow2p = true;
+  template <class P>
+  __attribute__((always_inline)) static MontField<P> add_unreduced(const MontField<P>& a,
+                                                                   const MontField<P>& b) {
+    return x86::add_unreduced(a, b);
+  }
   template <class P>
   __attribute__((always_inline)) static MontField<P> mul(const MontField<P>& a,
                                                          const MontField<P>& b) {
@@ -452,6 +495,13 @@ struct AdxArith {
   __attribute__((always_inline)) static MontField<P> dot(const MontField<P>* a,
                                                          const MontField<P>* b) {
     return x86::dot_adx<N>(a, b);
+  }
+  template <int N, class P>
+  __attribute__((always_inline)) static MontField<P> dot_plus(const MontField<P>* a,
+                                                              const MontField<P>* b,
+                                                              const MontField<P>& c,
+                                                              const MontField<P>& d) {
+    return x86::dot_plus_adx<N>(a, b, c, d);
   }
 };
 

@@ -73,8 +73,28 @@ ARBOR_HD void mix_dense(Fr* state, const Fr* matrix, int t) {
 template <int T, class A>
 ARBOR_HD void full_round(Fr* state, const Fr* constants, const Fr* matrix, int t) {
   ARBOR_UNROLL_STATE
-  for (int i = 0; i < t; ++i) state[i] = field::pow5_with<A>(field::add(state[i], constants[i]));
+  for (int i = 0; i < t; ++i) state[i] = field::pow5_of_sum_with<A>(state[i], constants[i]);
   mix_dense<T, A>(state, matrix, t);
+}
+
+// One partial round (r): the S-box on element 0, then the sparse mix.
+template <int T, class A>
+ARBOR_HD void partial_round(Fr* state, const PoseidonTables& tables, int t, int r) {
+  const Fr s0 = field::pow5_of_sum_with<A>(state[0], tables.partial_constants[r]);
+  const Fr* sparse = tables.sparse_rounds + r * (2 * t - 1);
+  // The new element 0 is row 0 of the sparse matrix times (s0, state[1..t)), read before the
+  // column tail updates state[1..t).
+  Fr first;
+  if constexpr (T > 0) {
+    // s0's product last: the others need not wait for the S-box.
+    first = field::dot_plus_with<A, T - 1>(sparse + 1, state + 1, sparse[0], s0);
+  } else {
+    first = A::mul(sparse[0], s0);
+    for (int j = 1; j < t; ++j) first = field::add(first, A::mul(sparse[j], state[j]));
+  }
+  ARBOR_UNROLL_STATE
+  for (int j = 1; j < t; ++j) state[j] = field::add(state[j], A::mul(sparse[t - 1 + j], s0));
+  state[0] = first;
 }
 
 // Permutes state[0..t) in place, multiplying with the arithmetic policy A (field/arith.hpp).
@@ -90,23 +110,7 @@ ARBOR_HD void permute(Fr* state, const PoseidonTables& tables) {
   }
   full_round<T, A>(state, tables.first_full_constants + (kHalf - 1) * t, tables.pre_sparse_mds, t);
   ARBOR_NO_UNROLL
-  for (int r = 0; r < tables.rounds_partial; ++r) {
-    const Fr s0 = field::pow5_with<A>(field::add(state[0], tables.partial_constants[r]));
-    const Fr* sparse = tables.sparse_rounds + r * (2 * t - 1);
-    // The new element 0 is row 0 of the sparse matrix times (s0, state[1..t)), read before the
-    // column tail updates state[1..t).
-    Fr first;
-    if constexpr (T > 0) {
-      state[0] = s0;
-      first = field::dot_with<A, T>(sparse, state);
-    } else {
-      first = A::mul(sparse[0], s0);
-      for (int j = 1; j < t; ++j) first = field::add(first, A::mul(sparse[j], state[j]));
-    }
-    ARBOR_UNROLL_STATE
-    for (int j = 1; j < t; ++j) state[j] = field::add(state[j], A::mul(sparse[t - 1 + j], s0));
-    state[0] = first;
-  }
+  for (int r = 0; r < tables.rounds_partial; ++r) partial_round<T, A>(state, tables, t, r);
   ARBOR_NO_UNROLL
   for (int r = 0; r < kHalf; ++r) {
     full_round<T, A>(state, tables.second_full_constants + r * t, tables.mds, t);

@@ -1,8 +1,12 @@
 #include "kernels/verkle/banderwagon.hpp"
 
+#include <cassert>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "kernels/field/arith_dispatch.hpp"
+#include "kernels/field/cpu_features.hpp"
+#include "kernels/verkle/map_to_field_lanes.hpp"
 
 namespace arbor::verkle {
 
@@ -107,11 +111,20 @@ std::array<std::uint8_t, 32> map_to_scalar_field_bytes(const Point& p) {
 
 std::vector<Fr> batch_map_to_scalar_field(std::span<const Point> points) {
   std::vector<Fr> out(points.size());
+  batch_map_to_scalar_field(points, out);
+  return out;
+}
+
+void batch_map_to_scalar_field(std::span<const Point> points, std::span<Fr> out) {
+  assert(out.size() == points.size());
+  if (field::field_paths().ifma && points.size() >= kMapToFieldLanesMin) {
+    batch_map_to_scalar_field_lanes(points, out, field::LaneImpl::kAvx512);
+    return;
+  }
   std::vector<Fp> scratch(2 * points.size());
   field::with_fastest_arith([&]<class Arith>() {
     batch_map_to_scalar_field<Arith>(points.data(), points.size(), out.data(), scratch.data());
   });
-  return out;
 }
 
 }  // namespace arbor::verkle

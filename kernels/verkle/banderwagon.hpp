@@ -286,5 +286,9 @@ absl::StatusOr<Point> deserialize_trusted(std::span<const std::uint8_t> bytes);
 // map_to_scalar_field as 32 little-endian bytes (tree hashes, transcripts).
 std::array<std::uint8_t, 32> map_to_scalar_field_bytes(const Point& p);
 std::vector<Fr> batch_map_to_scalar_field(std::span<const Point> points);
+// The same into out (out.size() == points.size()), on the fastest path this CPU runs: the
+// AVX-512 IFMA lanes (map_to_field_lanes.hpp) from kMapToFieldLanesMin points where the CPU has
+// them, else the scalar batch above. Single-threaded.
+void batch_map_to_scalar_field(std::span<const Point> points, std::span<Fr> out);
 
 }  // namespace arbor::verkle

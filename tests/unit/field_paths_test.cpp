@@ -206,6 +206,58 @@ void check_dots_against_gmp(const char* field_name, std::mt19937_64& rng) {
   (std::make_integer_sequence<int, 10>{});
 }
 
+#if defined(ARBOR_FIELD_HAVE_X86_ASM)
+// AdxArith's operands below 2p (kTakesOperandsBelow2p, fields with 4p < 2^256): products and
+// squares of an unreduced sum x + y against GMP on its stored integer; pow5_of_sum_with against
+// the portable S-box of the reduced sum (every field: BLS12-381 Fr takes the reducing branch).
+template <class F>
+void check_unreduced_operands_against_gmp(const char* field_name, std::mt19937_64& rng) {
+  using P = typename F::Params;
+  Reference<F> ref;
+  const std::vector<F> edges = edge_operands<F>();
+  auto check = [&](const F& x, const F& y, const F& b) {
+    if constexpr (kMaxLazyTerms<P> >= 4) {
+      const F u = x86::add_unreduced(x, y);
+      ASSERT_EQ(limbs_vec(x86::mul_adx(u, b)), ref.mont_mul(u, b)) << field_name << " (x+y)*b";
+      ASSERT_EQ(limbs_vec(x86::mul_adx(b, u)), ref.mont_mul(b, u)) << field_name << " b*(x+y)";
+      ASSERT_EQ(limbs_vec(x86::square_adx(u)), ref.mont_mul(u, u)) << field_name << " (x+y)^2";
+    }
+    ASSERT_EQ(pow5_of_sum_with<AdxArith>(x, y), pow5_with<PortableArith>(add(x, y)))
+        << field_name << " (x+y)^5";
+  };
+  for (const F& x : edges) {
+    for (const F& y : edges) check(x, y, edges[(limbs_vec(x)[0] + limbs_vec(y)[0]) % edges.size()]);
+  }
+  for (int i = 0; i < 20000; ++i) {
+    check(random_element<F>(rng), random_element<F>(rng), random_element<F>(rng));
+  }
+}
+
+// dot_plus_with (c * d added last, one reduction on ADX) against dot_with and a product.
+template <class F, int N>
+void check_dot_plus(const char* field_name, std::mt19937_64& rng) {
+  const std::vector<F> edges = edge_operands<F>();
+  F x[N], y[N];
+  for (int i = 0; i < 3000; ++i) {
+    const bool edge = i < 200;
+    auto pick = [&](std::size_t k) {
+      return edge ? edges[(i + k * 5) % edges.size()] : random_element<F>(rng);
+    };
+    for (int k = 0; k < N; ++k) {
+      x[k] = pick(k);
+      y[k] = pick(k + 3);
+    }
+    const F c = i == 0 ? edges[3] : pick(11), d = i == 0 ? edges[3] : pick(13);
+    if (i == 0) {
+      for (int k = 0; k < N; ++k) x[k] = y[k] = edges[3];  // all p-1: the largest sum
+    }
+    ASSERT_EQ((dot_plus_with<AdxArith, N>(x, y, c, d)),
+              add(dot_with<PortableArith, N>(x, y), PortableArith::mul(c, d)))
+        << field_name << " dot_plus<" << N << "> trial " << i;
+  }
+}
+#endif
+
 template <class F>
 void check_every_path(const char* field_name) {
   std::mt19937_64 rng = testing::seeded_rng(field_name);
@@ -217,6 +269,11 @@ void check_every_path(const char* field_name) {
   if (cpu_features().has_adx_path()) {
     check_path_against_gmp<F, AdxArith>(field_name, rng, kPairs);
     check_dots_against_gmp<F, AdxArith>(field_name, rng);
+    check_unreduced_operands_against_gmp<F>(field_name, rng);
+    [&]<int... N>(std::integer_sequence<int, N...>) {
+      (check_dot_plus<F, N + 1>(field_name, rng), ...);
+    }
+    (std::make_integer_sequence<int, 9>{});
   }
 #endif
 }
