@@ -22,16 +22,13 @@ void batch_map_to_scalar_field_lanes(std::span<const Point> points, std::span<Fr
   const std::size_t n = points.size();
   const std::size_t row_count = (n + field::kLanes - 1) / field::kLanes;
   std::vector<MapRow> rows(row_count);
-  // Montgomery's trick skips zeros; here a zero Y (or a lane past n) is replaced by one in its
-  // lane's chain and its output set to zero afterwards, which is what the scalar batch yields.
-  std::vector<bool> zero_y(n);
+  // Montgomery's trick skips zeros; here a zero Y (or a lane past n) enters its lane's chain as
+  // (X, Y) = (0, 1), which maps to 0, what the scalar batch yields for Y = 0 (1/0 is 0).
   const Fp one = Fp::one();
   for (std::size_t i = 0; i < row_count * field::kLanes; ++i) {
     MapRow& row = rows[i / field::kLanes];
     const std::size_t lane = i % field::kLanes;
-    const bool present = i < n;
-    const bool usable = present && !points[i].Y.is_zero();
-    if (present) zero_y[i] = !usable;
+    const bool usable = i < n && !points[i].Y.is_zero();
     const Fp& x = usable ? points[i].X : Fp::zero();
     const Fp& y = usable ? points[i].Y : one;
     for (int w = 0; w < 4; ++w) {
@@ -69,7 +66,7 @@ void batch_map_to_scalar_field_lanes(std::span<const Point> points, std::span<Fr
   for (std::size_t i = 0; i < n; ++i) {
     const LaneWords& r = results[i / field::kLanes];
     const std::size_t lane = i % field::kLanes;
-    out[i] = zero_y[i] ? Fr::zero() : Fr{{r.w[0][lane], r.w[1][lane], r.w[2][lane], r.w[3][lane]}};
+    out[i] = Fr{{r.w[0][lane], r.w[1][lane], r.w[2][lane], r.w[3][lane]}};
   }
 }
 

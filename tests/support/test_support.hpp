@@ -29,6 +29,23 @@ std::vector<field::Fr> edge_values();
 // Random, with about one value in four taken from edge_values().
 field::Fr random_fr_with_edges(std::mt19937_64& rng);
 
+// Uniform in [0, p) for any field of the Montgomery template (rejection from 255-bit draws; every
+// modulus here is below 2^255).
+template <class F>
+F random_element(std::mt19937_64& rng) {
+  using P = typename F::Params;
+  while (true) {
+    std::uint64_t x[4] = {rng(), rng(), rng(), rng()};
+    x[3] &= (std::uint64_t{1} << 63) - 1;
+    if (field::mont_detail::less_than_modulus<P>(x)) return field::from_canonical_limbs<P>(x);
+  }
+}
+
+// What the AVX-512 lane tests say when they skip.
+inline constexpr const char* kNoIfmaSkip =
+    "this CPU has no AVX-512 IFMA (field::cpu_features().has_ifma_path() is false), so the "
+    "AVX-512 lanes cannot run here";
+
 struct CommandResult {
   int exit_code = -1;
   std::string out;

@@ -21,19 +21,7 @@
 namespace arbor::verkle {
 namespace {
 
-constexpr const char* kNoIfma =
-    "this CPU has no AVX-512 IFMA (field::cpu_features().has_ifma_path() is false), so the "
-    "AVX-512 lanes cannot run here";
-
-Fr random_scalar(std::mt19937_64& rng) {
-  while (true) {
-    std::uint64_t x[4] = {rng(), rng(), rng(), rng()};
-    x[3] &= (std::uint64_t{1} << 63) - 1;
-    if (mont_detail::less_than_modulus<BandersnatchFrParams>(x)) {
-      return from_canonical_limbs<BandersnatchFrParams>(x);
-    }
-  }
-}
+Fr random_scalar(std::mt19937_64& rng) { return testing::random_element<Fr>(rng); }
 
 // Scalars whose signed digits hit the edges: zero, one, r - 1 (every digit negative), powers of
 // two at window boundaries, all-ones windows, and random ones.
@@ -212,7 +200,7 @@ TEST(FixedBaseLanes, EmulatedLanesEqualTheScalarPathForOtherWindowWidths) {
 }
 
 TEST(FixedBaseLanes, Avx512LanesEqualTheScalarPath) {
-  if (!field::cpu_features().has_ifma_path()) GTEST_SKIP() << kNoIfma;
+  if (!field::cpu_features().has_ifma_path()) GTEST_SKIP() << testing::kNoIfmaSkip;
   std::mt19937_64 rng = testing::seeded_rng("FixedBaseLanes.Avx512");
   const PedersenTables& t = small_tables();
   expect_lanes_match_scalar(t, LaneImpl::kAvx512, rng, 20, 3, 2, "3 targets");

@@ -32,10 +32,6 @@ using field::lanes_detail::Limbs52;
 using field::mont_detail::Limbs;
 using poseidon::Fr;
 
-constexpr const char* kNoIfma =
-    "this CPU has no AVX-512 IFMA (field::cpu_features().has_ifma_path() is false), so the "
-    "AVX-512 lanes cannot run here";
-
 // ---- lane operands ------------------------------------------------------------------------------
 
 // A lane-form operand: the integer c + k * p (k <= 3, so < 4p, the widest input the product
@@ -272,7 +268,7 @@ TEST(LaneField, EmulatedMulManyEqualsFieldMul) {
 }
 
 TEST(LaneField, Avx512MatchesEmulationWhereSupported) {
-  if (!field::cpu_features().has_ifma_path()) GTEST_SKIP() << kNoIfma;
+  if (!field::cpu_features().has_ifma_path()) GTEST_SKIP() << testing::kNoIfmaSkip;
   std::mt19937_64 rng = testing::seeded_rng("LaneField.Avx512MatchesEmulationWhereSupported");
   check_raw_ops<field::Bn254FrParams>(LaneImpl::kAvx512, rng, 400, true);
   check_raw_ops<verkle::Bls12381FrParams>(LaneImpl::kAvx512, rng, 400, true);
@@ -388,7 +384,7 @@ TEST(PoseidonLanes, EmulatedPermuteManyEqualsPermute) {
 TEST(PoseidonLanes, EmulatedCircomlibVectors) { check_vectors(LaneImpl::kEmulated); }
 
 TEST(PoseidonLanes, Avx512PathRanWhereSupported) {
-  if (!field::cpu_features().has_ifma_path()) GTEST_SKIP() << kNoIfma;
+  if (!field::cpu_features().has_ifma_path()) GTEST_SKIP() << testing::kNoIfmaSkip;
   std::mt19937_64 rng = testing::seeded_rng("PoseidonLanes.Avx512PathRanWhereSupported");
   check_vectors(LaneImpl::kAvx512);
   check_hash_many(LaneImpl::kAvx512, rng, {2, 3, 4, 5, 6, 17}, kSizes);
