@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "host/replication/entry_apply.hpp"
 #include "spdlog/spdlog.h"
+#include "tbb/parallel_for.h"
 
 namespace arbor::service {
 namespace {
@@ -226,11 +227,15 @@ void WriteBatcher::run() {
     }
     // The group is taken only once no rollback or prune runs, so writes that arrived meanwhile
     // share a version.
+    std::vector<ProofWork> proof_work;
     {
       std::lock_guard apply_lock(apply_mutex_);
       std::vector<Pending> group = take_group();
       if (!group.empty()) apply_group(group);
+      proof_work.swap(proof_work_);
     }
+    // Proofs read their version's snapshot: rollbacks and prunes need not wait for them.
+    for (ProofWork& work : proof_work) answer_with_proofs(work);
     trim_after_burst();
   }
 }
@@ -379,57 +384,79 @@ absl::Status WriteBatcher::apply_together(std::vector<Pending*>& writes,
     ledger_.applied(apply_options.idempotent_writes,
                     std::make_shared<const storage::VersionRecord>(applied->version));
   }
-  const std::uint64_t version = applied->version.version;
-  // Proofs of every write of the version come from one snapshot of it.
-  std::optional<absl::StatusOr<tree::Reader>> reader;
+  // Writes without proofs are answered now; those with proofs once the apply lock is released
+  // (run()), from one snapshot of the version taken here, before a rollback could replace it.
+  const std::uint64_t group_ops = std::max<std::uint64_t>(ops.size(), 1);  // before any move
+  ProofWork work;
   for (Pending* pending : writes) {
+    if (pending->request.with_proofs && !pending->request.ops.empty()) {
+      work.writes.push_back(std::move(*pending));
+      continue;
+    }
     WriteOutcome outcome;
     outcome.version = applied->version;
     outcome.coalesced_writes = static_cast<std::uint32_t>(writes.size());
-    absl::Status proved = absl::OkStatus();
-    if (pending->request.with_proofs && !pending->request.ops.empty()) {
-      if (!reader) reader.emplace(tree_.reader({version, std::nullopt}));
-      const std::vector<std::string> keys = distinct_keys(pending->request.ops);
-      const auto proof_started = std::chrono::steady_clock::now();
-      absl::StatusOr<tree::WriteProofs> proofs =
-          reader->ok() ? (*reader)->prove_written(keys)
-                       : absl::StatusOr<tree::WriteProofs>(reader->status());
-      if (observer_.on_proof) {
-        ProofReport proof_report;
-        proof_report.tree = report.tree;
-        proof_report.scheme = report.scheme;
-        proof_report.keys = keys.size();
-        proof_report.ms = ms_between(proof_started, std::chrono::steady_clock::now());
-        proof_report.ok = proofs.ok();
-        if (proofs.ok()) {
-          for (const tree::WrittenKey& key : proofs->keys) proof_report.bytes += key.proof.size();
-          if (proofs->combined) proof_report.bytes += proofs->combined->bytes.size();
-        }
-        observer_.on_proof(proof_report);
-      }
-      if (proofs.ok()) {
-        outcome.proofs = std::move(*proofs);
-      } else {
-        // The write is durable; say so rather than report it as refused.
-        proved = absl::InternalError(absl::StrCat(
-            "the write was applied as version ", version,
-            " but its proofs could not be made: ", std::string(proofs.status().message())));
-      }
-    }
-    if (proved.ok()) {
-      pending->reply.set_value(std::move(outcome));
-    } else {
-      pending->reply.set_value(proved);
-    }
+    pending->reply.set_value(std::move(outcome));
   }
-  {
-    // What the worker spent on this group, proofs included, feeds admission (max_queue_delay).
-    std::lock_guard lock(queue_mutex_);
-    recent_[recent_next_] = {std::max<std::uint64_t>(ops.size(), 1),
-                             ms_between(started, std::chrono::steady_clock::now())};
-    recent_next_ = (recent_next_ + 1) % kRateWindow;
+  if (work.writes.empty()) {
+    record_cost(group_ops, ms_between(started, std::chrono::steady_clock::now()));
+    return absl::OkStatus();
   }
+  work.reader = tree_.reader({applied->version.version, std::nullopt});
+  work.version = applied->version;
+  work.coalesced_writes = static_cast<std::uint32_t>(writes.size());
+  work.ops = group_ops;
+  work.started = started;
+  proof_work_.push_back(std::move(work));
   return absl::OkStatus();
+}
+
+void WriteBatcher::record_cost(std::uint64_t ops, double ms) {
+  // What the worker spent on a group, proofs included, feeds admission (max_queue_delay).
+  std::lock_guard lock(queue_mutex_);
+  recent_[recent_next_] = {ops, ms};
+  recent_next_ = (recent_next_ + 1) % kRateWindow;
+}
+
+void WriteBatcher::answer_with_proofs(ProofWork& work) {
+  const std::uint64_t version = work.version.version;
+  const std::string scheme(tree_.scheme());
+  // One task per write: a write's proofs are its own (and may be parallel inside, e.g. Verkle's
+  // multiproof), so the writes of a version share the cores.
+  tbb::parallel_for(std::size_t{0}, work.writes.size(), [&](std::size_t i) {
+    Pending& pending = work.writes[i];
+    const std::vector<std::string> keys = distinct_keys(pending.request.ops);
+    const auto proof_started = std::chrono::steady_clock::now();
+    absl::StatusOr<tree::WriteProofs> proofs =
+        work.reader.ok() ? work.reader->prove_written(keys)
+                         : absl::StatusOr<tree::WriteProofs>(work.reader.status());
+    if (observer_.on_proof) {
+      ProofReport proof_report;
+      proof_report.tree = tree_.name();
+      proof_report.scheme = scheme;
+      proof_report.keys = keys.size();
+      proof_report.ms = ms_between(proof_started, std::chrono::steady_clock::now());
+      proof_report.ok = proofs.ok();
+      if (proofs.ok()) {
+        for (const tree::WrittenKey& key : proofs->keys) proof_report.bytes += key.proof.size();
+        if (proofs->combined) proof_report.bytes += proofs->combined->bytes.size();
+      }
+      observer_.on_proof(proof_report);
+    }
+    if (!proofs.ok()) {
+      // The write is durable; say so rather than report it as refused.
+      pending.reply.set_value(absl::InternalError(absl::StrCat(
+          "the write was applied as version ", version,
+          " but its proofs could not be made: ", std::string(proofs.status().message()))));
+      return;
+    }
+    WriteOutcome outcome;
+    outcome.version = work.version;
+    outcome.coalesced_writes = work.coalesced_writes;
+    outcome.proofs = std::move(*proofs);
+    pending.reply.set_value(std::move(outcome));
+  });
+  record_cost(work.ops, ms_between(work.started, std::chrono::steady_clock::now()));
 }
 
 }  // namespace arbor::service

@@ -6,7 +6,10 @@
 // A write is atomic: all of its operations land in one version or none do. The worker takes what
 // has queued (up to max_batch_ops, waiting at most max_delay for more after the first) and
 // applies it as one version; every caller of that version is answered after the commit returns,
-// i.e. after it is durable per the store's sync mode. A write that carries an expected version
+// i.e. after it is durable per the store's sync mode. Writes that ask for proofs get them from a
+// snapshot of their version, made in parallel on all cores once the apply lock is released (a
+// rollback or prune need not wait for them) and before the worker takes its next group, so
+// proofs throttle applies instead of piling up. A write that carries an expected version
 // always begins a group, so "the tree is at v" is checked against the version its operations
 // are applied on. When a group fails for a reason that one write can cause (a leaf past max
 // depth), each write of the group is retried alone so only that write is refused. The batcher
@@ -169,6 +172,18 @@ class WriteBatcher {
   // Applies the writes as one version; answers each of them.
   absl::Status apply_together(std::vector<Pending*>& writes,
                               std::chrono::steady_clock::time_point queued_at);
+  // A committed version's writes that asked for proofs, with a snapshot of the version.
+  struct ProofWork {
+    absl::StatusOr<tree::Reader> reader = absl::UnknownError("no reader");
+    storage::VersionRecord version;
+    std::uint32_t coalesced_writes = 0;
+    std::vector<Pending> writes;
+    std::uint64_t ops = 0;  // the group's, for the rate window
+    std::chrono::steady_clock::time_point started;
+  };
+  // Proves each write of `work` (in parallel, on all cores) and answers it.
+  void answer_with_proofs(ProofWork& work);
+  void record_cost(std::uint64_t ops, double ms);
   // Answers a write that was not applied (its idempotency key is released).
   void refuse(Pending& pending, absl::Status status);
   // The answer for a claim that found an applied or conflicting write.
@@ -198,6 +213,8 @@ class WriteBatcher {
   std::uint64_t peak_queued_ops_ ABSL_GUARDED_BY(queue_mutex_) = 0;  // since the last trim
   size_t last_group_writes_ = 0;                                     // worker only
   bool log_refused_ = false;  // worker only: the last group's log append failed
+  // Worker only: filled by apply_together under apply_mutex_, answered by run() after it.
+  std::vector<ProofWork> proof_work_;
   std::atomic<ChangeLog*> change_log_{nullptr};
 
   std::mutex apply_mutex_;

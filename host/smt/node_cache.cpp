@@ -24,11 +24,11 @@ int depth_of(const std::string& node_key) { return static_cast<std::uint8_t>(nod
 NodeCache::NodeCache(std::uint64_t budget_bytes)
     : budget_bytes_(budget_bytes), max_depth_(cached_depth_for(budget_bytes)) {}
 
-std::optional<std::optional<std::string>> NodeCache::lookup(std::uint64_t version,
+std::optional<std::optional<std::string>> NodeCache::lookup(std::string_view root,
                                                             const std::string& node_key) const {
   if (!covers(depth_of(node_key))) return std::nullopt;
   std::shared_lock lock(mutex_);
-  if (version != version_) return std::nullopt;
+  if (root != root_) return std::nullopt;
   auto found = entries_.find(node_key);
   if (found == entries_.end()) {
     misses_.fetch_add(1, std::memory_order_relaxed);
@@ -38,11 +38,11 @@ std::optional<std::optional<std::string>> NodeCache::lookup(std::uint64_t versio
   return found->second;
 }
 
-void NodeCache::fill(std::uint64_t version, const std::string& node_key,
+void NodeCache::fill(std::string_view root, const std::string& node_key,
                      const std::optional<std::string>& record) {
   if (!covers(depth_of(node_key))) return;
   std::unique_lock lock(mutex_);
-  if (version != version_) return;
+  if (root != root_) return;
   insert_locked(node_key, record);
 }
 
@@ -56,12 +56,12 @@ void NodeCache::insert_locked(const std::string& node_key,
   slot->second = record;
 }
 
-void NodeCache::apply_commit(std::uint64_t parent, std::uint64_t version,
+void NodeCache::apply_commit(std::string_view parent, std::string_view root,
                              const storage::WriteSet& writes) {
   std::unique_lock lock(mutex_);
-  if (parent != version_) {
+  if (parent != root_) {
     entries_.clear();
-    version_ = version;
+    root_ = root;
     return;
   }
   for (const auto& mutation : writes.mutations()) {
@@ -75,13 +75,13 @@ void NodeCache::apply_commit(std::uint64_t parent, std::uint64_t version,
       found->second = mutation.value;
     }
   }
-  version_ = version;
+  root_ = root;
 }
 
-void NodeCache::reset(std::uint64_t version) {
+void NodeCache::reset(std::string_view root) {
   std::unique_lock lock(mutex_);
   entries_.clear();
-  version_ = version;
+  root_ = root;
 }
 
 NodeCacheStats NodeCache::stats() const {

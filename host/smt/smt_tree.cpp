@@ -8,6 +8,8 @@
 #include "host/smt/smt_hash.hpp"
 #include "host/smt/smt_proof_codec.hpp"
 #include "kernels/field/bn254_fr_text.hpp"
+#include "tbb/blocked_range.h"
+#include "tbb/parallel_for.h"
 
 namespace arbor::smt {
 namespace {
@@ -345,11 +347,12 @@ absl::StatusOr<Fr> root_of(const storage::VersionRecord& record, std::string_vie
 }  // namespace
 
 SmtTree::SmtTree(storage::Store& store, std::string name, SmtParams params,
-                 host::ComputeBackend& backend, const SmtTreeOptions& options, std::uint64_t head)
+                 host::ComputeBackend& backend, const SmtTreeOptions& options,
+                 std::string_view head_root)
     : tree::Tree(store, std::move(name), backend),
       params_(params),
       cache_(options.node_cache_bytes) {
-  cache_.reset(head);
+  cache_.reset(head_root);
 }
 
 absl::StatusOr<std::unique_ptr<SmtTree>> SmtTree::create(storage::Store& store,
@@ -372,7 +375,7 @@ absl::StatusOr<std::unique_ptr<SmtTree>> SmtTree::create(storage::Store& store,
   absl::StatusOr<storage::TreeInfo> info = store.create_tree(spec);
   if (!info.ok()) return info.status();
   return std::unique_ptr<SmtTree>(
-      new SmtTree(store, name, SmtParams{create.max_depth}, backend, options, info->head_version));
+      new SmtTree(store, name, SmtParams{create.max_depth}, backend, options, info->head_root));
 }
 
 absl::StatusOr<std::unique_ptr<SmtTree>> SmtTree::open(storage::Store& store,
@@ -388,7 +391,7 @@ absl::StatusOr<std::unique_ptr<SmtTree>> SmtTree::open(storage::Store& store,
   absl::StatusOr<SmtParams> params = decode_params(info->params);
   if (!params.ok()) return params.status();
   return std::unique_ptr<SmtTree>(
-      new SmtTree(store, name, *params, backend, options, info->head_version));
+      new SmtTree(store, name, *params, backend, options, info->head_root));
 }
 
 absl::Status SmtTree::check_key(std::string_view key, std::string_view field) const {
@@ -425,12 +428,12 @@ absl::StatusOr<tree::ApplyResult> SmtTree::apply(std::span<const tree::Op> ops,
 
 absl::StatusOr<std::vector<std::optional<std::string>>> SmtTree::read_nodes(
     const storage::TreeView& view, std::span<const std::string> keys) const {
-  const std::uint64_t version = view.version().version;
+  const std::string& root = view.version().root;
   std::vector<std::optional<std::string>> records(keys.size());
   std::vector<std::string> missing;
   std::vector<size_t> missing_at;
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (auto cached = cache_.lookup(version, keys[i])) {
+    if (auto cached = cache_.lookup(root, keys[i])) {
       records[i] = std::move(*cached);
     } else {
       missing.push_back(keys[i]);
@@ -442,7 +445,7 @@ absl::StatusOr<std::vector<std::optional<std::string>>> SmtTree::read_nodes(
       view.get_many(Space::kNodes, missing);
   if (!read.ok()) return read.status();
   for (size_t j = 0; j < missing.size(); ++j) {
-    cache_.fill(version, missing[j], (*read)[j]);
+    cache_.fill(root, missing[j], (*read)[j]);
     records[missing_at[j]] = std::move((*read)[j]);
   }
   return records;
@@ -630,7 +633,7 @@ absl::StatusOr<ApplyResult> SmtTree::apply(std::span<const SmtOp> ops,
   absl::StatusOr<storage::VersionRecord> committed =
       tree::commit_version(options, store_, name_, head + 1, commit);
   if (!committed.ok()) return committed.status();
-  cache_.apply_commit(head, committed->version, writes);
+  cache_.apply_commit(view->version().root, committed->root, writes);
   stats.commit_ms = ms_since(started);
   result.version = committed->version;
   result.root = new_root;
@@ -761,17 +764,29 @@ absl::StatusOr<tree::Proof> SmtTree::prove_in(const storage::TreeView& view,
 absl::StatusOr<tree::WriteProofs> SmtTree::prove_written_in(
     const storage::TreeView& view, std::span<const std::string> keys) const {
   tree::WriteProofs proofs;
-  proofs.keys.reserve(keys.size());
-  for (const std::string& key : keys) {
-    absl::StatusOr<Fr> decoded = wire_fr(key, "key");
-    if (!decoded.ok()) return decoded.status();
-    absl::StatusOr<SmtProof> proof = prove_key(view, *decoded);
-    if (!proof.ok()) return proof.status();
-    tree::WrittenKey written;
-    written.key = key;
-    if (proof->existence) written.value = fr_bytes(proof->value);
-    written.proof = encode_proof_binary(*proof);
-    proofs.keys.push_back(std::move(written));
+  proofs.keys.resize(keys.size());
+  std::vector<absl::Status> failed(keys.size());
+  // A proof is a walk of reads (the node cache first), so a large write's keys share the cores.
+  constexpr std::size_t kKeysPerTask = 16;
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, keys.size(), kKeysPerTask),
+                    [&](const tbb::blocked_range<std::size_t>& range) {
+                      for (std::size_t i = range.begin(); i != range.end(); ++i) {
+                        absl::StatusOr<Fr> decoded = wire_fr(keys[i], "key");
+                        absl::StatusOr<SmtProof> proof =
+                            decoded.ok() ? prove_key(view, *decoded)
+                                         : absl::StatusOr<SmtProof>(decoded.status());
+                        if (!proof.ok()) {
+                          failed[i] = proof.status();
+                          continue;
+                        }
+                        tree::WrittenKey& written = proofs.keys[i];
+                        written.key = keys[i];
+                        if (proof->existence) written.value = fr_bytes(proof->value);
+                        written.proof = encode_proof_binary(*proof);
+                      }
+                    });
+  for (const absl::Status& status : failed) {
+    if (!status.ok()) return status;
   }
   return proofs;
 }

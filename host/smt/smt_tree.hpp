@@ -116,11 +116,11 @@ class SmtTree final : public tree::Tree {
                                        tree::ProofEncoding encoding) const override;
   absl::StatusOr<tree::WriteProofs> prove_written_in(
       const storage::TreeView& view, std::span<const std::string> keys) const override;
-  void after_rollback(std::uint64_t head) override { cache_.reset(head); }
+  void after_rollback(const storage::TreeInfo& head) override { cache_.reset(head.head_root); }
 
  private:
   SmtTree(storage::Store& store, std::string name, SmtParams params, host::ComputeBackend& backend,
-          const SmtTreeOptions& options, std::uint64_t head);
+          const SmtTreeOptions& options, std::string_view head_root);
 
   // Node records of one view: the cache when the view is the cached version, else the store.
   absl::StatusOr<std::vector<std::optional<std::string>>> read_nodes(

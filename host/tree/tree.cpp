@@ -97,7 +97,7 @@ absl::StatusOr<storage::TreeInfo> Tree::rollback(std::uint64_t version,
                                                  std::optional<std::uint64_t> log_position) {
   std::lock_guard writer(writer_mutex_);
   absl::StatusOr<storage::TreeInfo> info = store_.rollback(name_, version, log_position);
-  if (info.ok()) after_rollback(info->head_version);
+  if (info.ok()) after_rollback(*info);
   return info;
 }
 

@@ -234,7 +234,7 @@ class Tree {
   virtual absl::StatusOr<WriteProofs> prove_written_in(const storage::TreeView& view,
                                                        std::span<const std::string> keys) const = 0;
   // Called with writer_mutex_ held after a rollback made `head` the head (drop caches).
-  virtual void after_rollback(std::uint64_t /*head*/) {}
+  virtual void after_rollback(const storage::TreeInfo& /*head*/) {}
 
   storage::Store& store_;
   const std::string name_;

@@ -3,6 +3,8 @@
 // the engine's transactions.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -309,6 +311,47 @@ TEST_F(BatcherTest, QueuedWritesShareAVersionAndEachGetsItsOwnProofs) {
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_EQ(reports[0].writes, 20u);
   EXPECT_EQ(reports[0].ops, 40u);
+}
+
+// Proofs are made after the apply lock is released, from a snapshot of their version: a rollback
+// does not wait for them, and they still prove the version they answer for.
+TEST_F(BatcherTest, ProofsAreMadeOutsideTheApplyLockFromTheirVersion) {
+  smt::SmtTree& tree = make_tree();
+  std::promise<void> proving, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> first = true;
+  EngineObserver observer;
+  observer.on_proof = [&](const ProofReport&) {
+    if (first.exchange(false)) {
+      proving.set_value();
+      released.wait();
+    }
+  };
+  WriteBatcher batcher(tree, {}, observer);
+  WriteRequest request;
+  request.ops = {put(1, 2), put(3, 4)};
+  request.with_proofs = true;
+  WriteFuture written = *batcher.submit(std::move(request));
+  proving.get_future().wait();  // the version is committed and its proof is being answered
+  // A rollback of that very version runs meanwhile.
+  std::future<absl::StatusOr<storage::TreeInfo>> rolled_back = std::async(
+      std::launch::async, [&] { return batcher.exclusive([&] { return tree.rollback(0); }); });
+  const bool waited = rolled_back.wait_for(std::chrono::seconds(20)) != std::future_status::ready;
+  release.set_value();
+  ASSERT_FALSE(waited) << "the rollback waited for the proofs";
+  ASSERT_TRUE(rolled_back.get().ok());
+  absl::StatusOr<WriteOutcome> outcome = written.get();
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->version.version, 1u);
+  const Fr root = *smt::wire_fr(outcome->version.root, "root");
+  ASSERT_EQ(outcome->proofs.keys.size(), 2u);
+  for (const tree::WrittenKey& key : outcome->proofs.keys) {
+    absl::StatusOr<smt::SmtProof> proof = smt::decode_proof_binary(key.proof);
+    ASSERT_TRUE(proof.ok()) << proof.status();
+    EXPECT_TRUE(proof->existence);
+    EXPECT_TRUE(smt::verify_proof(root, *proof).ok());
+  }
+  EXPECT_EQ(tree.version_record()->version, 0u);
 }
 
 TEST_F(BatcherTest, ExpectedVersionStartsAGroupAndOnlyOneOfTwoRivalsWins) {

@@ -504,5 +504,54 @@ TEST_F(SmtTest, NodeCacheServesHeadAndFollowsCommitsAndRollback) {
   EXPECT_EQ(uncached->cache_stats().entries, 0u);
 }
 
+// A reader still holding a version that a rollback and a new commit replaced (the same number,
+// other contents) must neither read the new version's cached nodes nor fill the cache with its
+// own: the cache follows the root, not the version number.
+TEST_F(SmtTest, NodeCacheIgnoresAReplacedVersionOfTheSameNumber) {
+  SmtTreeOptions options;
+  options.node_cache_bytes = 1 << 20;
+  auto tree = make_tree("replaced", SmtCreateOptions{kMaxDepthLimit, 0}, options);
+  auto twin = make_tree("twin", SmtCreateOptions{kMaxDepthLimit, 0}, SmtTreeOptions{0});
+  auto rng = testing::seeded_rng("NodeCacheReplacedVersion");
+  auto random_ops = [&](std::vector<Fr>& keys) {
+    std::vector<SmtOp> ops;
+    for (int i = 0; i < 200; ++i) {
+      keys.push_back(random_key(rng));
+      ops.push_back(SmtOp::put(keys.back(), testing::random_fr(rng)));
+    }
+    return ops;
+  };
+  std::vector<Fr> first, replaced, replacing;
+  const std::vector<SmtOp> v1 = random_ops(first);
+  apply(*tree, v1);
+  apply(*twin, v1);
+  const Fr replaced_root = apply(*tree, random_ops(replaced)).root;
+  absl::StatusOr<tree::Reader> old_reader = tree->reader({2, std::nullopt});
+  ASSERT_TRUE(old_reader.ok()) << old_reader.status();
+
+  ASSERT_TRUE(tree->rollback(1).ok());
+  const std::vector<SmtOp> v2 = random_ops(replacing);
+  const Fr new_root = apply(*tree, v2).root;
+  ASSERT_EQ(new_root, apply(*twin, v2).root);
+  ASSERT_NE(new_root, replaced_root);
+  for (const Fr& key : replacing) ASSERT_TRUE(tree->prove(key).ok());  // warm the cache
+
+  // The old reader proves its own version, whose keys the new version does not hold.
+  for (const Fr& key : replaced) {
+    const std::string wire = fr_bytes(key);
+    absl::StatusOr<tree::WriteProofs> proofs = old_reader->prove_written(std::span(&wire, 1));
+    ASSERT_TRUE(proofs.ok()) << proofs.status();
+    absl::StatusOr<SmtProof> proof = decode_proof_binary(proofs->keys.at(0).proof);
+    ASSERT_TRUE(proof.ok()) << proof.status();
+    EXPECT_TRUE(proof->existence);
+    EXPECT_TRUE(verify_proof(replaced_root, *proof).ok());
+  }
+  // ... and left the cache as the head's: later commits agree with an uncached tree.
+  std::vector<Fr> more;
+  const std::vector<SmtOp> v3 = random_ops(more);
+  EXPECT_EQ(apply(*tree, v3).root, apply(*twin, v3).root);
+  for (const Fr& key : replacing) EXPECT_EQ(*tree->prove(key), *twin->prove(key));
+}
+
 }  // namespace
 }  // namespace arbor::smt
