@@ -421,21 +421,21 @@ void WriteBatcher::record_cost(std::uint64_t ops, double ms) {
 void WriteBatcher::answer_with_proofs(ProofWork& work) {
   const std::uint64_t version = work.version.version;
   const std::string scheme(tree_.scheme());
-  // One task per write: a write's proofs are its own (and may be parallel inside, e.g. Verkle's
-  // multiproof), so the writes of a version share the cores.
-  tbb::parallel_for(std::size_t{0}, work.writes.size(), [&](std::size_t i) {
+  std::vector<double> proof_ms(work.writes.size(), 0);
+  auto prove_and_answer = [&](std::size_t i) {
     Pending& pending = work.writes[i];
     const std::vector<std::string> keys = distinct_keys(pending.request.ops);
     const auto proof_started = std::chrono::steady_clock::now();
     absl::StatusOr<tree::WriteProofs> proofs =
         work.reader.ok() ? work.reader->prove_written(keys)
                          : absl::StatusOr<tree::WriteProofs>(work.reader.status());
+    proof_ms[i] = ms_between(proof_started, std::chrono::steady_clock::now());
     if (observer_.on_proof) {
       ProofReport proof_report;
       proof_report.tree = tree_.name();
       proof_report.scheme = scheme;
       proof_report.keys = keys.size();
-      proof_report.ms = ms_between(proof_started, std::chrono::steady_clock::now());
+      proof_report.ms = proof_ms[i];
       proof_report.ok = proofs.ok();
       if (proofs.ok()) {
         for (const tree::WrittenKey& key : proofs->keys) proof_report.bytes += key.proof.size();
@@ -455,7 +455,21 @@ void WriteBatcher::answer_with_proofs(ProofWork& work) {
     outcome.coalesced_writes = work.coalesced_writes;
     outcome.proofs = std::move(*proofs);
     pending.reply.set_value(std::move(outcome));
-  });
+  };
+  // One task per write (a write's proofs are its own, and may be parallel inside, as Verkle's
+  // multiproof is), so the writes of a version share the cores; but only where a write's proofs
+  // cost more than handing them to another core does: an SMT proof of a key or two takes tens
+  // of microseconds, and measured slower spread over the cores of a busy 2-core machine.
+  if (work.writes.size() > 1 && proof_ms_per_write_ >= options_.parallel_proofs_above_ms) {
+    tbb::parallel_for(std::size_t{0}, work.writes.size(), prove_and_answer);
+  } else {
+    for (std::size_t i = 0; i < work.writes.size(); ++i) prove_and_answer(i);
+  }
+  // Each write's own proving time, whichever way they ran.
+  double per_write = 0;
+  for (const double ms : proof_ms) per_write += ms / static_cast<double>(proof_ms.size());
+  proof_ms_per_write_ =
+      proof_ms_per_write_ == 0 ? per_write : 0.875 * proof_ms_per_write_ + 0.125 * per_write;
   record_cost(work.ops, ms_between(work.started, std::chrono::steady_clock::now()));
 }
 

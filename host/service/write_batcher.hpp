@@ -50,6 +50,9 @@ struct BatcherOptions {
   // empty queue always takes a write; before a rate is measured only the caps above apply.
   std::chrono::milliseconds max_queue_delay{1000};
   std::size_t idempotency_keys = 100'000;  // keyed writes remembered (idempotency.hpp)
+  // A version's writes are proved in parallel once one write's proofs have recently taken this
+  // long (a moving average); below it, handing them to other cores costs more than it saves.
+  double parallel_proofs_above_ms = 0.5;
 };
 
 struct WriteRequest {
@@ -215,6 +218,8 @@ class WriteBatcher {
   bool log_refused_ = false;  // worker only: the last group's log append failed
   // Worker only: filled by apply_together under apply_mutex_, answered by run() after it.
   std::vector<ProofWork> proof_work_;
+  // Worker only: the recent time of one write's proofs (a moving average; 0 until the first).
+  double proof_ms_per_write_ = 0;
   std::atomic<ChangeLog*> change_log_{nullptr};
 
   std::mutex apply_mutex_;

@@ -267,11 +267,15 @@ class BatcherTest : public ::testing::Test {
   std::unique_ptr<smt::SmtTree> tree_;
 };
 
-TEST_F(BatcherTest, QueuedWritesShareAVersionAndEachGetsItsOwnProofs) {
+class BatcherProofsTest : public BatcherTest, public ::testing::WithParamInterface<bool> {};
+
+// Proved one after another, and (param true) in parallel from the first version on.
+TEST_P(BatcherProofsTest, QueuedWritesShareAVersionAndEachGetsItsOwnProofs) {
   smt::SmtTree& tree = make_tree();
   std::vector<BatchReport> reports;
   std::mutex reports_mutex;
   BatcherOptions options;
+  if (GetParam()) options.parallel_proofs_above_ms = 0;
   EngineObserver observer;
   observer.on_batch = [&](const BatchReport& report) {
     std::lock_guard lock(reports_mutex);
@@ -312,6 +316,8 @@ TEST_F(BatcherTest, QueuedWritesShareAVersionAndEachGetsItsOwnProofs) {
   EXPECT_EQ(reports[0].writes, 20u);
   EXPECT_EQ(reports[0].ops, 40u);
 }
+
+INSTANTIATE_TEST_SUITE_P(SerialAndParallel, BatcherProofsTest, ::testing::Bool());
 
 // Proofs are made after the apply lock is released, from a snapshot of their version: a rollback
 // does not wait for them, and they still prove the version they answer for.
