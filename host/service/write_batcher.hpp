@@ -7,9 +7,9 @@
 // has queued (up to max_batch_ops, waiting at most max_delay for more after the first) and
 // applies it as one version; every caller of that version is answered after the commit returns,
 // i.e. after it is durable per the store's sync mode. Writes that ask for proofs get them from a
-// snapshot of their version, made in parallel on all cores once the apply lock is released (a
-// rollback or prune need not wait for them) and before the worker takes its next group, so
-// proofs throttle applies instead of piling up. A write that carries an expected version
+// snapshot of their version, made once the apply lock is released (a rollback or prune need not
+// wait for them; in parallel on all cores where they are costly, see parallel_proofs_above_ms)
+// and before the worker takes its next group, so proofs throttle applies instead of piling up. A write that carries an expected version
 // always begins a group, so "the tree is at v" is checked against the version its operations
 // are applied on. When a group fails for a reason that one write can cause (a leaf past max
 // depth), each write of the group is retried alone so only that write is refused. The batcher
@@ -184,7 +184,7 @@ class WriteBatcher {
     std::uint64_t ops = 0;  // the group's, for the rate window
     std::chrono::steady_clock::time_point started;
   };
-  // Proves each write of `work` (in parallel, on all cores) and answers it.
+  // Proves each write of `work` (in parallel where that pays) and answers it.
   void answer_with_proofs(ProofWork& work);
   void record_cost(std::uint64_t ops, double ms);
   // Answers a write that was not applied (its idempotency key is released).

@@ -766,23 +766,23 @@ absl::StatusOr<tree::WriteProofs> SmtTree::prove_written_in(
   tree::WriteProofs proofs;
   proofs.keys.resize(keys.size());
   std::vector<absl::Status> failed(keys.size());
+  auto prove_one = [&](std::size_t i) -> absl::Status {
+    absl::StatusOr<Fr> decoded = wire_fr(keys[i], "key");
+    if (!decoded.ok()) return decoded.status();
+    absl::StatusOr<SmtProof> proof = prove_key(view, *decoded);
+    if (!proof.ok()) return proof.status();
+    tree::WrittenKey& written = proofs.keys[i];
+    written.key = keys[i];
+    if (proof->existence) written.value = fr_bytes(proof->value);
+    written.proof = encode_proof_binary(*proof);
+    return absl::OkStatus();
+  };
   // A proof is a walk of reads (the node cache first), so a large write's keys share the cores.
   constexpr std::size_t kKeysPerTask = 16;
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, keys.size(), kKeysPerTask),
                     [&](const tbb::blocked_range<std::size_t>& range) {
                       for (std::size_t i = range.begin(); i != range.end(); ++i) {
-                        absl::StatusOr<Fr> decoded = wire_fr(keys[i], "key");
-                        absl::StatusOr<SmtProof> proof =
-                            decoded.ok() ? prove_key(view, *decoded)
-                                         : absl::StatusOr<SmtProof>(decoded.status());
-                        if (!proof.ok()) {
-                          failed[i] = proof.status();
-                          continue;
-                        }
-                        tree::WrittenKey& written = proofs.keys[i];
-                        written.key = keys[i];
-                        if (proof->existence) written.value = fr_bytes(proof->value);
-                        written.proof = encode_proof_binary(*proof);
+                        failed[i] = prove_one(i);
                       }
                     });
   for (const absl::Status& status : failed) {
