@@ -45,20 +45,27 @@ struct BenchTree {
 arbor::host::ComputeBackend& backend() { return arbor::bench::bench_backend(); }
 
 // Closed by main() before exit: a RocksDB database must not outlive RocksDB's own statics.
-std::map<std::int64_t, std::unique_ptr<BenchTree>>& trees() {
-  static std::map<std::int64_t, std::unique_ptr<BenchTree>> instance;
+// Keyed by (leaves, page levels).
+std::map<std::pair<std::int64_t, int>, std::unique_ptr<BenchTree>>& trees() {
+  static std::map<std::pair<std::int64_t, int>, std::unique_ptr<BenchTree>> instance;
   return instance;
 }
 
-BenchTree& tree_of(std::int64_t leaves) {
-  auto& slot = trees()[leaves];
+SmtCreateOptions with_page_levels(int levels) {
+  SmtCreateOptions create;
+  create.page_levels = levels;
+  return create;
+}
+
+BenchTree& tree_of(std::int64_t leaves, int page_levels = arbor::smt::kDefaultPageLevels) {
+  auto& slot = trees()[{leaves, page_levels}];
   if (slot) return *slot;
   slot = std::make_unique<BenchTree>();
   slot->dir = arbor::bench::make_bench_dir("arbor-smt-bench");
   auto store = arbor::storage::Store::open(slot->dir);
   if (!store.ok()) std::abort();
   slot->store = std::move(*store);
-  auto tree = SmtTree::create(*slot->store, "bench", SmtCreateOptions{}, backend());
+  auto tree = SmtTree::create(*slot->store, "bench", with_page_levels(page_levels), backend());
   if (!tree.ok()) std::abort();
   slot->tree = std::move(*tree);
   const auto started = std::chrono::steady_clock::now();
@@ -90,8 +97,7 @@ std::vector<SmtOp> mixed_batch(BenchTree& bench, std::int64_t size) {
   return ops;
 }
 
-void BM_SmtApply(benchmark::State& state) {
-  BenchTree& bench = tree_of(state.range(0));
+void apply_batches(benchmark::State& state, BenchTree& bench) {
   const std::int64_t batch = state.range(1);
   double read = 0, plan = 0, hash = 0, commit = 0;
   std::uint64_t hashes = 0;
@@ -119,6 +125,14 @@ void BM_SmtApply(benchmark::State& state) {
   state.counters["commit_ms"] = commit / n;
   state.counters["hashes_per_batch"] = static_cast<double>(hashes) / n;
   state.SetLabel(backend().description());
+}
+
+void BM_SmtApply(benchmark::State& state) { apply_batches(state, tree_of(state.range(0))); }
+
+// The same with the page height as a third argument: 1 is one node per record, as store format 2
+// kept them (plus each page's 8-byte bitmap), so /1 against /6 in one run is paging's effect.
+void BM_SmtApplyPaged(benchmark::State& state) {
+  apply_batches(state, tree_of(state.range(0), static_cast<int>(state.range(2))));
 }
 
 void BM_SmtProve(benchmark::State& state) {
@@ -227,7 +241,7 @@ void BM_SmtWorkloadFromFile(benchmark::State& state) {
 // batches with compression range(1) (0 none, 1 the default lz4+zstd), then compacted. Keys and
 // values are random field elements, so they are incompressible: what compression can take out is
 // the records' framing and the keys' shared prefixes.
-void BM_SmtStorageBytes(benchmark::State& state) {
+void storage_bytes(benchmark::State& state, int page_levels) {
   const std::int64_t leaves = state.range(0);
   const bool compressed = state.range(1) != 0;
   for (auto _ : state) {
@@ -238,8 +252,8 @@ void BM_SmtStorageBytes(benchmark::State& state) {
         compressed ? arbor::storage::Compression::kLz4Zstd : arbor::storage::Compression::kNone;
     options.sync = arbor::storage::SyncMode::kNone;
     bench.store = or_die(arbor::storage::Store::open(bench.dir, options), "opening the store");
-    bench.tree =
-        or_die(SmtTree::create(*bench.store, "bytes", SmtCreateOptions{}, backend()), "create");
+    bench.tree = or_die(
+        SmtTree::create(*bench.store, "bytes", with_page_levels(page_levels), backend()), "create");
     for (std::int64_t done = 0; done < leaves; done += 200000) {
       std::vector<SmtOp> ops;
       for (std::int64_t i = done; i < std::min(leaves, done + 200000); ++i) {
@@ -269,6 +283,14 @@ void BM_SmtStorageBytes(benchmark::State& state) {
   }
 }
 
+void BM_SmtStorageBytes(benchmark::State& state) {
+  storage_bytes(state, arbor::smt::kDefaultPageLevels);
+}
+// Third argument: the page height (1: one node per record, as store format 2).
+void BM_SmtStorageBytesPaged(benchmark::State& state) {
+  storage_bytes(state, static_cast<int>(state.range(2)));
+}
+
 }  // namespace
 
 // Batch sizes 1 .. 10^6 into a 10^6-leaf tree; the 10^7-leaf tree takes about half an hour to
@@ -294,6 +316,27 @@ BENCHMARK(BM_SmtMultiProofSize)
 BENCHMARK(BM_SmtStorageBytes)
     ->Args({1000000, 0})
     ->Args({1000000, 1})
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime();
+// Paging against one node per record, on a 2*10^5-leaf tree (built in seconds).
+BENCHMARK(BM_SmtApplyPaged)
+    ->Args({200000, 1, 1})
+    ->Args({200000, 1, 6})
+    ->Iterations(300)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_SmtApplyPaged)
+    ->Args({200000, 1000, 1})
+    ->Args({200000, 1000, 6})
+    ->Iterations(20)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_SmtStorageBytesPaged)
+    ->Args({200000, 0, 1})
+    ->Args({200000, 0, 6})
+    ->Args({200000, 1, 1})
+    ->Args({200000, 1, 6})
     ->Iterations(1)
     ->Unit(benchmark::kSecond)
     ->UseRealTime();

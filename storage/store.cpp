@@ -873,10 +873,22 @@ absl::StatusOr<std::shared_ptr<StoreCore>> open_core(const std::filesystem::path
     if (!format.ok()) {
       return absl::DataLossError(absl::StrCat(where, ": ", std::string(format.status().message())));
     }
-    if (*format != kFormatVersion) {
-      return absl::FailedPreconditionError(absl::StrCat(where, " was written in store format ",
-                                                        *format, "; this build reads format ",
-                                                        kFormatVersion));
+    const bool migrating = options.migration_source && read_only;
+    if (migrating && *format == kFormatVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(where, " is already in store format ",
+                                                        kFormatVersion, "; it needs no migration"));
+    }
+    if (*format == kPreviousFormatVersion && !migrating) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          where, " was written in store format ", *format, "; this build reads format ",
+          kFormatVersion, ". Rewrite it with `arbor migrate ", where,
+          " NEW_DIR` (the directory is left as it is) and open NEW_DIR"));
+    }
+    if (*format != kFormatVersion && *format != kPreviousFormatVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          where, " was written in store format ", *format, "; this build reads format ",
+          kFormatVersion, *format < kPreviousFormatVersion ? "" : " (a newer build wrote it)",
+          migrating ? absl::StrCat(" and migrates format ", kPreviousFormatVersion) : ""));
     }
   }
 
@@ -1035,13 +1047,16 @@ absl::StatusOr<TreeInfo> Store::create_tree(const TreeSpec& spec) {
   record.info.value_key_bytes = spec.value_key_bytes;
   record.info.keep_versions = spec.keep_versions;
   record.info.head_root = spec.empty_root;
-  record.info.created_unix_ms = now_unix_ms();
+  record.info.head_version = spec.base_version;
+  record.info.oldest_version = spec.base_version;
+  record.info.created_unix_ms = spec.created_unix_ms.value_or(now_unix_ms());
   VersionRecord empty;
+  empty.version = spec.base_version;
   empty.root = spec.empty_root;
   empty.committed_unix_ms = record.info.created_unix_ms;
 
   rocksdb::WriteBatch batch;
-  batch.Put(core_->family(kRootsFamily), codec::root_key(ns, 0),
+  batch.Put(core_->family(kRootsFamily), codec::root_key(ns, spec.base_version),
             codec::encode_version_record(empty));
   batch.Put(core_->family(kMetaFamily), codec::tree_meta_key(spec.name),
             codec::encode_tree_record(record));
@@ -1266,7 +1281,7 @@ absl::StatusOr<VersionRecord> Store::commit(std::string_view name, const CommitR
   record.root = request.root;
   record.root_node_key = request.root_node_key;
   record.label = request.label;
-  record.committed_unix_ms = now_unix_ms();
+  record.committed_unix_ms = request.committed_unix_ms.value_or(now_unix_ms());
   record.record_count = records;
   record.entry_count = request.entry_count;
   record.idempotent_writes = request.idempotent_writes;
@@ -1493,6 +1508,42 @@ absl::StatusOr<std::vector<VersionRecord>> Store::versions(std::string_view name
   }
   if (!it->status().ok()) return to_status(it->status(), "reading version records");
   return records;
+}
+
+absl::StatusOr<std::vector<std::string>> Store::written_keys(std::string_view name,
+                                                             uint64_t version, Space space) const {
+  TreeView::SnapshotHolder snapshot(core_);
+  auto tree = core_->read_tree_record(name, snapshot.snapshot);
+  if (!tree.ok()) return tree.status();
+  const TreeInfo& info = tree->info;
+  if (version < info.oldest_version || version > info.head_version) {
+    return absl::NotFoundError(absl::StrCat("tree ", in_quotes(name), " has no version ", version,
+                                            " (retained: ", info.oldest_version, "..",
+                                            info.head_version, ")"));
+  }
+  std::string lower = codec::journal_prefix(tree->ns, version);
+  std::string upper = codec::journal_prefix(tree->ns, version + 1);
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  rocksdb::ReadOptions read;
+  read.snapshot = snapshot.snapshot;
+  read.iterate_lower_bound = &lower_slice;
+  read.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(
+      core_->db->NewIterator(read, core_->family(kChangesFamily)));
+  std::vector<std::string> keys;
+  for (it->Seek(lower_slice); it->Valid(); it->Next()) {
+    auto entries =
+        codec::parse_journal_chunk(view_of(it->value()), info.node_key_bytes, info.value_key_bytes);
+    if (!entries.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("tree ", in_quotes(name), ": ", std::string(entries.status().message())));
+    }
+    for (const auto& entry : *entries) {
+      if (entry.space == space) keys.emplace_back(entry.key);
+    }
+  }
+  if (!it->status().ok()) return to_status(it->status(), "reading the journal");
+  return keys;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -25,8 +25,11 @@
 namespace arbor::storage {
 
 // Bumped whenever the on-disk layout changes incompatibly; a database written with another value
-// is refused at open.
-inline constexpr uint32_t kFormatVersion = 2;
+// is refused at open, one of the previous format with a message naming `arbor migrate`
+// (host/tree/migrate.hpp). 3: SMT nodes stored as pages (host/smt/node_pages.hpp); 2: one record
+// per SMT node; 1: version records without an entry count.
+inline constexpr uint32_t kFormatVersion = 3;
+inline constexpr uint32_t kPreviousFormatVersion = 2;
 
 enum class Space : uint8_t { kNodes = 0, kValues = 1 };
 std::string_view to_string(Space space);
@@ -48,7 +51,11 @@ struct TreeSpec {
   uint32_t node_key_bytes = 32;
   uint32_t value_key_bytes = 32;
   uint64_t keep_versions = 0;  // the last K versions stay readable; 0 keeps every version
-  std::string empty_root;      // root of version 0, the empty tree
+  std::string empty_root;      // root of the tree's first version, the empty tree
+  // The first version's number: 0, or for a tree migrated from another store whose oldest
+  // retained version is above 0, the version below it (host/tree/migrate.hpp).
+  uint64_t base_version = 0;
+  std::optional<int64_t> created_unix_ms = std::nullopt;  // default: now
 };
 
 struct TreeInfo {
@@ -116,6 +123,8 @@ struct CommitRequest {
   std::string label;
   uint64_t entry_count = 0;  // stored in the version record: the tree's size after this commit
   std::vector<std::string> idempotent_writes;  // stored in the version record as given
+  // The version record's commit time; default now. A migration keeps the source's.
+  std::optional<int64_t> committed_unix_ms = std::nullopt;
   WriteSet writes;
   // Replication (host/replication): the position in the replication log this commit brings the
   // store to, written in the same batch (see Store::log_position).
@@ -250,6 +259,10 @@ class Store {
                                 std::optional<uint64_t> version = std::nullopt) const;
   // Retained versions, oldest first.
   absl::StatusOr<std::vector<VersionRecord>> versions(std::string_view tree) const;
+  // The keys of `space` that retained version `version` wrote (puts and erasures), from its
+  // journal, in the order written.
+  absl::StatusOr<std::vector<std::string>> written_keys(std::string_view tree, uint64_t version,
+                                                        Space space) const;
 
   // A consistent, openable copy in `dir` (which must not exist), taken while writes continue.
   absl::Status checkpoint(const std::filesystem::path& dir) const;

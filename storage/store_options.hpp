@@ -40,6 +40,10 @@ struct StoreOptions {
   // When a commit pushes a tree past its retention (keep_versions), drop the oldest versions'
   // records on a background thread. Off: space is reclaimed only by an explicit prune().
   bool background_cleanup = true;
+  // Store::open_read_only only, for `arbor migrate` (host/tree/migrate.hpp): open a store of the
+  // previous format (kPreviousFormatVersion) and refuse one of the current format. Its values,
+  // version records and journals read as in the current format; its schemes' node records do not.
+  bool migration_source = false;
 };
 
 std::string_view to_string(SyncMode mode);

@@ -2,34 +2,38 @@
 
 #include <mutex>
 
-#include "host/smt/smt_records.hpp"
+#include "host/smt/node_pages.hpp"
 
 namespace arbor::smt {
 namespace {
 
-// The deepest level whose positions, with all those above it, fit in the budget.
-int cached_depth_for(std::uint64_t budget_bytes) {
-  int depth = -1;
-  while (depth < kMaxDepthLimit && depth < 62 &&
-         ((2ULL << (depth + 1)) - 1) * NodeCache::kEntryBytes <= budget_bytes) {
-    ++depth;
+// How many node depths whole rows of pages cover when every page of those rows fits the budget.
+int cached_depths_for(std::uint64_t budget_bytes, std::uint64_t entry_bytes, int page_levels) {
+  std::uint64_t pages = 0;
+  int depths = 0;
+  for (int row = 0; depths + page_levels <= kMaxDepthLimit + 1 && row * page_levels < 60; ++row) {
+    pages += 1ULL << (row * page_levels);
+    if (pages * entry_bytes > budget_bytes) break;
+    depths += page_levels;
   }
-  return depth;
+  return depths;
 }
 
-int depth_of(const std::string& node_key) { return static_cast<std::uint8_t>(node_key[0]); }
+int depth_of(const std::string& page_key) { return static_cast<std::uint8_t>(page_key[0]); }
 
 }  // namespace
 
-NodeCache::NodeCache(std::uint64_t budget_bytes)
-    : budget_bytes_(budget_bytes), max_depth_(cached_depth_for(budget_bytes)) {}
+NodeCache::NodeCache(std::uint64_t budget_bytes, int page_levels)
+    : budget_bytes_(budget_bytes),
+      entry_bytes_(max_page_bytes(page_levels) + kEntryOverheadBytes),
+      cached_node_depths_(cached_depths_for(budget_bytes, entry_bytes_, page_levels)) {}
 
 std::optional<std::optional<std::string>> NodeCache::lookup(std::string_view root,
-                                                            const std::string& node_key) const {
-  if (!covers(depth_of(node_key))) return std::nullopt;
+                                                            const std::string& page_key) const {
+  if (!covers(depth_of(page_key))) return std::nullopt;
   std::shared_lock lock(mutex_);
   if (root != root_) return std::nullopt;
-  auto found = entries_.find(node_key);
+  auto found = entries_.find(page_key);
   if (found == entries_.end()) {
     misses_.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
@@ -38,18 +42,18 @@ std::optional<std::optional<std::string>> NodeCache::lookup(std::string_view roo
   return found->second;
 }
 
-void NodeCache::fill(std::string_view root, const std::string& node_key,
+void NodeCache::fill(std::string_view root, const std::string& page_key,
                      const std::optional<std::string>& record) {
-  if (!covers(depth_of(node_key))) return;
+  if (!covers(depth_of(page_key))) return;
   std::unique_lock lock(mutex_);
   if (root != root_) return;
-  insert_locked(node_key, record);
+  insert_locked(page_key, record);
 }
 
-void NodeCache::insert_locked(const std::string& node_key,
+void NodeCache::insert_locked(const std::string& page_key,
                               const std::optional<std::string>& record) {
-  auto [slot, inserted] = entries_.try_emplace(node_key);
-  if (inserted && (entries_.size() * kEntryBytes > budget_bytes_)) {
+  auto [slot, inserted] = entries_.try_emplace(page_key);
+  if (inserted && (entries_.size() * entry_bytes_ > budget_bytes_)) {
     entries_.erase(slot);
     return;
   }
@@ -86,8 +90,8 @@ void NodeCache::reset(std::string_view root) {
 
 NodeCacheStats NodeCache::stats() const {
   std::shared_lock lock(mutex_);
-  return NodeCacheStats{budget_bytes_,   entries_.size() * kEntryBytes,
-                        entries_.size(), max_depth_,
+  return NodeCacheStats{budget_bytes_,   entries_.size() * entry_bytes_,
+                        entries_.size(), cached_node_depths_ - 1,
                         hits_.load(),    misses_.load()};
 }
 

@@ -1,8 +1,9 @@
-// A cache of the head version's nodes near the root, where every path passes. Bounded twice: only
-// depths whose every possible position fits in the byte budget are cached, and inserts stop at
-// the budget. Commits update it in place; any other change of head (rollback) clears it.
+// A cache of the head version's node pages (host/smt/node_pages.hpp) near the root, where every
+// path passes. Bounded twice: only page depths whose every possible page fits in the byte budget
+// (each counted at its largest) are cached, and inserts stop at the budget. Commits update it in
+// place; any other change of head (rollback) clears it.
 //
-// It is keyed by the root it describes, not by the version number: node records are a function
+// It is keyed by the root it describes, not by the version number: page records are a function
 // of the tree's contents, so a view whose root equals the cached one may use it, and a view of a
 // version number that a rollback and a new commit gave other contents never does (nor fills it
 // with that version's records).
@@ -24,28 +25,29 @@ namespace arbor::smt {
 struct NodeCacheStats {
   std::uint64_t budget_bytes = 0;
   std::uint64_t bytes = 0;
-  std::uint64_t entries = 0;
-  int max_depth = -1;  // depths 0..max_depth are cached; -1: disabled
+  std::uint64_t entries = 0;  // pages
+  int max_depth = -1;         // nodes at depths 0..max_depth are cached; -1: disabled
   std::uint64_t hits = 0;
   std::uint64_t misses = 0;
 };
 
 class NodeCache {
  public:
-  // What one cached position costs, counted against the budget.
-  static constexpr std::uint64_t kEntryBytes = 224;
+  // What one cached page costs beyond its largest record, counted against the budget.
+  static constexpr std::uint64_t kEntryOverheadBytes = 160;
 
-  explicit NodeCache(std::uint64_t budget_bytes);
+  NodeCache(std::uint64_t budget_bytes, int page_levels);
 
-  bool covers(int depth) const { return depth <= max_depth_; }
+  // Whether pages rooted at this depth are cached.
+  bool covers(int page_depth) const { return page_depth < cached_node_depths_; }
   // Roots are the store's wire form (storage::VersionRecord::root).
-  // The record at `node_key` in the tree of root `root` if cached: a record, or nullopt inside
-  // for "empty".
+  // The page record at `page_key` in the tree of root `root` if cached: a record, or nullopt
+  // inside for "empty".
   std::optional<std::optional<std::string>> lookup(std::string_view root,
-                                                   const std::string& node_key) const;
-  void fill(std::string_view root, const std::string& node_key,
+                                                   const std::string& page_key) const;
+  void fill(std::string_view root, const std::string& page_key,
             const std::optional<std::string>& record);
-  // Moves the cache from the tree of root `parent` to that of `root` with the node records of
+  // Moves the cache from the tree of root `parent` to that of `root` with the page records of
   // the commit between them.
   void apply_commit(std::string_view parent, std::string_view root,
                     const storage::WriteSet& writes);
@@ -54,11 +56,12 @@ class NodeCache {
   NodeCacheStats stats() const;
 
  private:
-  void insert_locked(const std::string& node_key, const std::optional<std::string>& record)
+  void insert_locked(const std::string& page_key, const std::optional<std::string>& record)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const std::uint64_t budget_bytes_;
-  const int max_depth_;
+  const std::uint64_t entry_bytes_;
+  const int cached_node_depths_;  // nodes at depths below it are cached: whole page rows
   mutable std::shared_mutex mutex_;
   std::string root_ ABSL_GUARDED_BY(mutex_);
   std::unordered_map<std::string, std::optional<std::string>> entries_ ABSL_GUARDED_BY(mutex_);

@@ -125,7 +125,8 @@ absl::StatusOr<NodeRecord> decode_node(std::string_view bytes, std::string_view 
 }
 
 std::string encode_params(const SmtParams& params) {
-  return nlohmann::json{{"max_depth", params.max_depth}}.dump();
+  return nlohmann::json{{"max_depth", params.max_depth}, {"page_levels", params.page_levels}}
+      .dump();
 }
 
 absl::StatusOr<SmtParams> decode_params(std::string_view text) {
@@ -140,6 +141,15 @@ absl::StatusOr<SmtParams> decode_params(std::string_view text) {
     return absl::DataLossError(absl::StrCat("SMT parameters are corrupt: max_depth ", depth));
   }
   params.max_depth = static_cast<int>(depth);
+  if (json.contains("page_levels")) {
+    const nlohmann::json& levels = json["page_levels"];
+    if (!levels.is_number_unsigned() || levels.get<std::uint64_t>() < 1 ||
+        levels.get<std::uint64_t>() > kMaxPageLevels) {
+      return absl::DataLossError(
+          absl::StrCat("SMT parameters are corrupt: page_levels ", levels.dump().substr(0, 40)));
+    }
+    params.page_levels = static_cast<int>(levels.get<std::uint64_t>());
+  }
   return params;
 }
 

@@ -63,9 +63,16 @@ std::string encode_internal(const Fr& left, const Fr& right);
 // A stored record; `where` names it in errors.
 absl::StatusOr<NodeRecord> decode_node(std::string_view bytes, std::string_view where);
 
-// The tree's scheme parameters as the store keeps them: {"max_depth": N}.
+// Levels per node page (host/smt/node_pages.hpp).
+inline constexpr int kDefaultPageLevels = 6;
+inline constexpr int kMaxPageLevels = 6;  // 63 slots fit a page's 64-bit bitmap
+
+// The tree's scheme parameters as the store keeps them: {"max_depth": N, "page_levels": L}. A
+// tree created before pages had no "page_levels"; the migration (host/tree/migrate.hpp) writes
+// it, and reading one without it means the default.
 struct SmtParams {
   int max_depth = kDefaultMaxDepth;
+  int page_levels = kDefaultPageLevels;
 };
 std::string encode_params(const SmtParams& params);
 absl::StatusOr<SmtParams> decode_params(std::string_view text);

@@ -351,7 +351,7 @@ SmtTree::SmtTree(storage::Store& store, std::string name, SmtParams params,
                  std::string_view head_root)
     : tree::Tree(store, std::move(name), backend),
       params_(params),
-      cache_(options.node_cache_bytes) {
+      cache_(options.node_cache_bytes, params.page_levels) {
   cache_.reset(head_root);
 }
 
@@ -364,18 +364,25 @@ absl::StatusOr<std::unique_ptr<SmtTree>> SmtTree::create(storage::Store& store,
     return absl::InvalidArgumentError(
         absl::StrCat("max depth must be 1..", kMaxDepthLimit, ", got ", create.max_depth));
   }
+  if (create.page_levels < 1 || create.page_levels > kMaxPageLevels) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page levels must be 1..", kMaxPageLevels, ", got ", create.page_levels));
+  }
+  const SmtParams params{create.max_depth, create.page_levels};
   storage::TreeSpec spec;
   spec.name = name;
   spec.scheme = std::string(kScheme);
-  spec.params = encode_params(SmtParams{create.max_depth});
+  spec.params = encode_params(params);
   spec.node_key_bytes = kNodeKeyBytes;
   spec.value_key_bytes = kValueKeyBytes;
   spec.keep_versions = create.keep_versions;
   spec.empty_root = fr_bytes(Fr::zero());
+  spec.base_version = create.base_version;
+  spec.created_unix_ms = create.created_unix_ms;
   absl::StatusOr<storage::TreeInfo> info = store.create_tree(spec);
   if (!info.ok()) return info.status();
   return std::unique_ptr<SmtTree>(
-      new SmtTree(store, name, SmtParams{create.max_depth}, backend, options, info->head_root));
+      new SmtTree(store, name, params, backend, options, info->head_root));
 }
 
 absl::StatusOr<std::unique_ptr<SmtTree>> SmtTree::open(storage::Store& store,
@@ -426,7 +433,7 @@ absl::StatusOr<tree::ApplyResult> SmtTree::apply(std::span<const tree::Op> ops,
   return result;
 }
 
-absl::StatusOr<std::vector<std::optional<std::string>>> SmtTree::read_nodes(
+absl::StatusOr<std::vector<std::optional<std::string>>> SmtTree::read_pages(
     const storage::TreeView& view, std::span<const std::string> keys) const {
   const std::string& root = view.version().root;
   std::vector<std::optional<std::string>> records(keys.size());
@@ -449,6 +456,13 @@ absl::StatusOr<std::vector<std::optional<std::string>>> SmtTree::read_nodes(
     records[missing_at[j]] = std::move((*read)[j]);
   }
   return records;
+}
+
+PageSet SmtTree::page_set(const storage::TreeView& view) const {
+  return PageSet(
+      params_.page_levels,
+      [this, &view](std::span<const std::string> page_keys) { return read_pages(view, page_keys); },
+      name_);
 }
 
 absl::StatusOr<ApplyResult> SmtTree::apply(std::span<const SmtOp> ops,
@@ -486,33 +500,33 @@ absl::StatusOr<ApplyResult> SmtTree::apply(std::span<const SmtOp> ops,
   batch.resize(kept);
   stats.ops = batch.size();
 
-  // Read the touched paths top-down, one batched read per level.
+  // Read the touched paths top-down: each depth's pages in one batched read (most depths find
+  // their pages already read with the depth above).
+  PageSet pages = page_set(*view);
   std::vector<std::vector<NodeRecord>> frontier;
   struct Pending {
     KeyBits path;
     size_t lo, hi;
   };
   std::vector<Pending> level;
+  std::vector<KeyBits> paths;
   if (!old_root->is_zero() && !batch.empty()) level.push_back(Pending{KeyBits{}, 0, batch.size()});
   for (int depth = 0; !level.empty(); ++depth) {
-    std::vector<std::string> keys;
-    keys.reserve(level.size());
-    for (const Pending& p : level) keys.push_back(node_key(depth, p.path));
-    absl::StatusOr<std::vector<std::optional<std::string>>> records = read_nodes(*view, keys);
-    if (!records.ok()) return records.status();
-    stats.nodes_read += keys.size();
+    paths.clear();
+    for (const Pending& p : level) paths.push_back(p.path);
+    if (absl::Status loaded = pages.load(depth, paths); !loaded.ok()) return loaded;
+    stats.nodes_read += level.size();
     std::vector<NodeRecord>& decoded = frontier.emplace_back();
     decoded.reserve(level.size());
     std::vector<Pending> next;
     for (size_t i = 0; i < level.size(); ++i) {
       const Pending& p = level[i];
-      if (!(*records)[i]) {
+      absl::StatusOr<NodeRecord> record = pages.node(depth, p.path);
+      if (!record.ok()) return record.status();
+      if (record->kind == Kind::kEmpty) {
         return absl::DataLossError(absl::StrCat("tree \"", name_, "\": ", where(depth, p.path),
                                                 " is missing though its parent names it"));
       }
-      absl::StatusOr<NodeRecord> record =
-          decode_node(*(*records)[i], absl::StrCat("tree \"", name_, "\": ", where(depth, p.path)));
-      if (!record.ok()) return record.status();
       decoded.push_back(*record);
       if (record->kind != Kind::kInternal) continue;
       const size_t mid = split_ops(batch, p.lo, p.hi, depth);
@@ -534,16 +548,12 @@ absl::StatusOr<ApplyResult> SmtTree::apply(std::span<const SmtOp> ops,
   commit.label = options.label;
   commit.idempotent_writes = options.idempotent_writes;
   storage::WriteSet& writes = commit.writes;
+  storage::WriteSet node_writes;  // by node key; write_pages turns them into page records
   auto read_one = [&](int depth, const KeyBits& path) -> absl::StatusOr<NodeRecord> {
-    const std::string key = node_key(depth, path);
-    absl::StatusOr<std::vector<std::optional<std::string>>> records =
-        read_nodes(*view, std::span(&key, 1));
-    if (!records.ok()) return records.status();
     ++stats.nodes_read;
-    if (!(*records)[0]) return NodeRecord{};
-    return decode_node(*(*records)[0], absl::StrCat("tree \"", name_, "\": ", where(depth, path)));
+    return pages.node(depth, path);
   };
-  BatchPlanner planner(batch, params_.max_depth, frontier, read_one, writes);
+  BatchPlanner planner(batch, params_.max_depth, frontier, read_one, node_writes);
   Outcome top;
   if (batch.empty()) {
     top = Outcome::kept(*old_root);
@@ -619,13 +629,14 @@ absl::StatusOr<ApplyResult> SmtTree::apply(std::span<const SmtOp> ops,
   }
   for (size_t depth = 0; depth < internal.size(); ++depth) {
     for (const InternalPlan& plan : internal[depth]) {
-      writes.put(Space::kNodes, node_key(static_cast<int>(depth), plan.path),
-                 encode_internal(plan.child[0], plan.child[1]));
+      node_writes.put(Space::kNodes, node_key(static_cast<int>(depth), plan.path),
+                      encode_internal(plan.child[0], plan.child[1]));
     }
   }
   stats.compute_ms = ms_since(started);
 
   started = std::chrono::steady_clock::now();
+  if (absl::Status paged = pages.write_pages(node_writes, writes); !paged.ok()) return paged;
   commit.root = fr_bytes(new_root);
   commit.entry_count = view->version().entry_count + stats.inserted - stats.deleted;
   if (!new_root.is_zero()) commit.root_node_key = node_key(0, KeyBits{});
@@ -668,19 +679,18 @@ absl::StatusOr<SmtProof> SmtTree::prove_key(const storage::TreeView& view, const
   proof.key = key;
   const KeyBits bits = key_bits(key);
   Fr hash = *root;
+  PageSet pages = page_set(view);
   for (int depth = 0; !hash.is_zero(); ++depth) {
     if (depth > params_.max_depth) {
       return absl::DataLossError(absl::StrCat("tree \"", name_, "\": the path of key ", hex(key),
                                               " runs past the max depth"));
     }
-    const std::string node = node_key(depth, bits);
-    absl::StatusOr<std::vector<std::optional<std::string>>> records =
-        read_nodes(view, std::span(&node, 1));
-    if (!records.ok()) return records.status();
-    const std::string name = absl::StrCat("tree \"", name_, "\": ", where(depth, bits));
-    if (!(*records)[0]) return absl::DataLossError(absl::StrCat(name, " is missing"));
-    absl::StatusOr<NodeRecord> record = decode_node(*(*records)[0], name);
+    absl::StatusOr<NodeRecord> record = pages.node(depth, bits);
     if (!record.ok()) return record.status();
+    if (record->kind == Kind::kEmpty) {
+      return absl::DataLossError(
+          absl::StrCat("tree \"", name_, "\": ", where(depth, bits), " is missing"));
+    }
     if (record->kind == Kind::kLeaf) {
       if (record->first == key) {
         proof.existence = true;

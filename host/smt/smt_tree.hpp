@@ -1,9 +1,10 @@
 // The iden3/circomlib Poseidon sparse Merkle tree, persisted and versioned in an Arbor store.
 //
 // A batch is applied as DESIGN.md's write path says: sort and dedupe the keys, read the touched
-// paths top-down (one batched read per level, the node cache first), plan every changed node on
-// the host, hash all new leaves in one backend job and then each level of internal nodes in one
-// job, deepest first, and write nodes, values and the new root in one store commit.
+// paths top-down (one batched read per page depth, the node cache first: nodes are stored in
+// pages of several levels, host/smt/node_pages.hpp), plan every changed node on the host, hash
+// all new leaves in one backend job and then each level of internal nodes in one job, deepest
+// first, and write the changed pages, values and the new root in one store commit.
 //
 // SmtTree is a tree::Tree (host/tree/tree.hpp): the engine, the batcher and the service use it
 // through that interface, with keys, values and roots as 32-byte big-endian field elements. The
@@ -21,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "host/backend/compute_backend.hpp"
 #include "host/smt/node_cache.hpp"
+#include "host/smt/node_pages.hpp"
 #include "host/smt/smt_proof.hpp"
 #include "host/smt/smt_proof_codec.hpp"
 #include "host/smt/smt_records.hpp"
@@ -42,6 +44,9 @@ struct SmtOp {
 struct SmtCreateOptions {
   int max_depth = kDefaultMaxDepth;  // leaves sit at depth <= max_depth; 1..254
   std::uint64_t keep_versions = 0;   // 0 keeps every version
+  std::uint64_t base_version = 0;    // storage::TreeSpec's, for a migrated tree
+  std::optional<std::int64_t> created_unix_ms = std::nullopt;
+  int page_levels = kDefaultPageLevels;  // levels per node page, 1..6 (host/smt/node_pages.hpp)
 };
 
 struct SmtTreeOptions {
@@ -122,9 +127,11 @@ class SmtTree final : public tree::Tree {
   SmtTree(storage::Store& store, std::string name, SmtParams params, host::ComputeBackend& backend,
           const SmtTreeOptions& options, std::string_view head_root);
 
-  // Node records of one view: the cache when the view is the cached version, else the store.
-  absl::StatusOr<std::vector<std::optional<std::string>>> read_nodes(
-      const storage::TreeView& view, std::span<const std::string> keys) const;
+  // Page records of one view: the cache when the view is the cached version, else the store.
+  absl::StatusOr<std::vector<std::optional<std::string>>> read_pages(
+      const storage::TreeView& view, std::span<const std::string> page_keys) const;
+  // The pages one operation on `view` reads.
+  PageSet page_set(const storage::TreeView& view) const;
   absl::StatusOr<SmtProof> prove_key(const storage::TreeView& view, const Fr& key) const;
   absl::StatusOr<SmtMultiProof> prove_keys(const storage::TreeView& view,
                                            std::span<const Fr> keys) const;

@@ -24,6 +24,8 @@ absl::StatusOr<std::unique_ptr<Tree>> create_smt(storage::Store& store, const st
   smt::SmtCreateOptions smt_create;
   smt_create.max_depth = create.max_depth == 0 ? smt::kDefaultMaxDepth : create.max_depth;
   smt_create.keep_versions = create.keep_versions;
+  smt_create.base_version = create.base_version;
+  smt_create.created_unix_ms = create.created_unix_ms;
   if (smt_create.max_depth < 1 || smt_create.max_depth > smt::kMaxDepthLimit) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_depth: ", create.max_depth, " is outside 1..", smt::kMaxDepthLimit));
@@ -128,7 +130,22 @@ absl::StatusOr<VerifyOutcome> verify_smt(std::string_view proof,
 
 void warm_up_smt(host::ComputeBackend& /*backend*/) {}
 
+absl::StatusOr<CreateOptions> smt_create_options_of(const storage::TreeInfo& info) {
+  absl::StatusOr<smt::SmtParams> params = smt::decode_params(info.params);
+  if (!params.ok()) return params.status();
+  CreateOptions create;
+  create.keep_versions = info.keep_versions;
+  create.max_depth = params->max_depth;
+  return create;
+}
+
 // ---- verkle ----
+
+absl::StatusOr<CreateOptions> verkle_create_options_of(const storage::TreeInfo& info) {
+  CreateOptions create;
+  create.keep_versions = info.keep_versions;
+  return create;
+}
 
 void warm_up_verkle(host::ComputeBackend& backend) {
   const verkle::SparseTerm term{0, verkle::Fr::one()};
@@ -146,6 +163,8 @@ absl::StatusOr<std::unique_ptr<Tree>> create_verkle(storage::Store& store, const
   }
   verkle::VerkleCreateOptions verkle_create;
   verkle_create.keep_versions = create.keep_versions;
+  verkle_create.base_version = create.base_version;
+  verkle_create.created_unix_ms = create.created_unix_ms;
   absl::StatusOr<std::unique_ptr<verkle::VerkleTree>> tree =
       verkle::VerkleTree::create(store, name, verkle_create, backend);
   if (!tree.ok()) return tree.status();
@@ -213,11 +232,12 @@ absl::StatusOr<VerifyOutcome> verify_verkle(std::string_view proof,
 
 constexpr std::array<Scheme, 2> kSchemes = {{
     {smt::kScheme, "key, value and root: 32-byte big-endian BN254 field elements below p",
-     create_smt, open_smt, recognizes_smt, verify_smt, warm_up_smt},
+     create_smt, open_smt, smt_create_options_of, recognizes_smt, verify_smt, warm_up_smt},
     {verkle::kScheme,
      "key: 32 bytes (31-byte stem, suffix byte); value: 32 bytes; root: the 32-byte compressed "
      "root commitment",
-     create_verkle, open_verkle, recognizes_verkle, verify_verkle, warm_up_verkle},
+     create_verkle, open_verkle, verkle_create_options_of, recognizes_verkle, verify_verkle,
+     warm_up_verkle},
 }};
 
 }  // namespace

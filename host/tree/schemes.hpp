@@ -42,6 +42,9 @@ struct Scheme {
   absl::StatusOr<std::unique_ptr<Tree>> (*open)(storage::Store& store, const std::string& name,
                                                 host::ComputeBackend& backend,
                                                 const OpenOptions& options);
+  // The options that create a tree like this stored one (its retention and parameters), for
+  // `arbor migrate`; DATA_LOSS when its parameters are not the scheme's.
+  absl::StatusOr<CreateOptions> (*create_options_of)(const storage::TreeInfo& info);
   // Whether `proof` looks like one of this scheme's encodings (magic bytes or JSON shape).
   bool (*recognizes)(std::string_view proof);
   // Stateless verification. INVALID_ARGUMENT (naming the field) when the proof or the root cannot

@@ -22,6 +22,7 @@ absl::StatusOr<storage::VersionRecord> commit_version(const ApplyOptions& option
                      absl::BytesToHexString(*options.expected_root), "; nothing was committed"));
   }
   request.log_position = options.log_position;
+  request.committed_unix_ms = options.committed_unix_ms;
   if (!options.commit_gate) return store.commit(tree, request);
   return options.commit_gate(version, root, [&](const LogMark& mark) {
     request.log_position = mark.log_position;

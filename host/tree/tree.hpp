@@ -69,6 +69,8 @@ struct ApplyOptions {
   // A replica's position in the replication log once this version is committed
   // (storage::CommitRequest::log_position).
   std::optional<std::uint64_t> log_position;
+  // The version record's commit time instead of now (a migration keeps the source's).
+  std::optional<std::int64_t> committed_unix_ms = std::nullopt;
   // A replicating leader's gate (host/service/change_log.hpp): given the version about to be
   // committed (its number and wire root), it logs the version and then calls `commit` with the
   // log position of its entry (or, with replication.ack = "leader", commits first with the entry
@@ -139,6 +141,9 @@ struct ScanPage {
 struct CreateOptions {
   std::uint64_t keep_versions = 0;  // 0 keeps every version
   int max_depth = 0;                // smt: 1..254, 0 for the default; verkle: must be 0
+  // A migrated tree's first version and creation time (storage::TreeSpec's fields).
+  std::uint64_t base_version = 0;
+  std::optional<std::int64_t> created_unix_ms = std::nullopt;
 };
 // Per open tree, for its in-memory state.
 struct OpenOptions {

@@ -141,6 +141,8 @@ absl::StatusOr<std::unique_ptr<VerkleTree>> VerkleTree::create(storage::Store& s
   spec.node_key_bytes = kNodeKeyBytes;
   spec.value_key_bytes = kValueKeyBytes;
   spec.keep_versions = create.keep_versions;
+  spec.base_version = create.base_version;
+  spec.created_unix_ms = create.created_unix_ms;
   spec.empty_root = std::string(32, '\0');  // the identity serializes to 32 zero bytes
   absl::StatusOr<storage::TreeInfo> info = store.create_tree(spec);
   if (!info.ok()) return info.status();

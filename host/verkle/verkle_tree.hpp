@@ -43,6 +43,8 @@ struct VerkleOp {
 
 struct VerkleCreateOptions {
   std::uint64_t keep_versions = 0;  // 0 keeps every version
+  std::uint64_t base_version = 0;   // storage::TreeSpec's, for a migrated tree
+  std::optional<std::int64_t> created_unix_ms = std::nullopt;
 };
 
 using VerkleApplyOptions = tree::ApplyOptions;

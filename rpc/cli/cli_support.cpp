@@ -81,8 +81,8 @@ int grpc_exit(const grpc::Status& status) {
   return status_exit(rpc::from_grpc(status));
 }
 
-ProgressBar::ProgressBar(std::string what, std::uint64_t total, bool enabled)
-    : what_(std::move(what)), total_(total), enabled_(enabled) {}
+ProgressBar::ProgressBar(std::string what, std::uint64_t total, bool enabled, std::string unit)
+    : what_(std::move(what)), unit_(std::move(unit)), total_(total), enabled_(enabled) {}
 
 ProgressBar::~ProgressBar() { finish(); }
 
@@ -113,9 +113,10 @@ void ProgressBar::draw(bool final_line) {
   std::string eta = "--";
   if (rate > 0 && done_ < total_) eta = absl::StrFormat("%.0fs", (total_ - done_) / rate);
   if (final_line) eta = absl::StrFormat("took %.1fs", seconds);
-  std::fprintf(stderr, "\r%s [%s] %3.0f%% %llu/%llu ops  %.0f ops/s  %s   %s", what_.c_str(),
+  std::fprintf(stderr, "\r%s [%s] %3.0f%% %llu/%llu %s  %.0f %s/s  %s   %s", what_.c_str(),
                bar.c_str(), fraction * 100, static_cast<unsigned long long>(done_),
-               static_cast<unsigned long long>(total_), rate, final_line ? "" : "ETA", eta.c_str());
+               static_cast<unsigned long long>(total_), unit_.c_str(), rate, unit_.c_str(),
+               final_line ? "" : "ETA", eta.c_str());
   if (final_line) std::fputc('\n', stderr);
   std::fflush(stderr);
 }

@@ -33,7 +33,8 @@ int write_whole_output(const std::string& path, const std::string& bytes);
 // A one-line progress bar on stderr (rate and ETA), redrawn at most 10 times a second.
 class ProgressBar {
  public:
-  ProgressBar(std::string what, std::uint64_t total, bool enabled);
+  // `unit` names what is counted ("ops", "versions").
+  ProgressBar(std::string what, std::uint64_t total, bool enabled, std::string unit = "ops");
   ~ProgressBar();
   void update(std::uint64_t done);
   void finish();
@@ -41,6 +42,7 @@ class ProgressBar {
  private:
   void draw(bool final_line);
   std::string what_;
+  std::string unit_;
   std::uint64_t total_;
   std::uint64_t done_ = 0;
   bool enabled_;

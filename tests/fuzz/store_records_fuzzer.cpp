@@ -1,6 +1,6 @@
 // The store's record decoders: the registry (tree records), version records, the format record,
-// the journal (chunks and keys), SMT nodes and parameters, Verkle nodes. The first input byte
-// picks the decoder, the rest is the record.
+// the journal (chunks and keys), SMT nodes, pages and parameters, Verkle nodes. The first input
+// byte picks the decoder, the rest is the record.
 //
 // Properties: every record a decoder accepts encodes back to exactly its bytes (parameters, which
 // are JSON text, to a canonical text that decodes the same); what it refuses is DATA_LOSS with a
@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "host/smt/node_pages.hpp"
 #include "host/smt/smt_records.hpp"
 #include "host/verkle/verkle_records.hpp"
 #include "storage/record_codec.hpp"
@@ -32,6 +33,7 @@ enum Kind : std::uint8_t {
   kSmtNode,
   kSmtParams,
   kVerkleNode,
+  kSmtPage,
   kKinds
 };
 
@@ -112,8 +114,23 @@ void smt_params(std::string_view bytes) {
         "decoded SMT parameters are in range");
   const std::string text = smt::encode_params(*params);
   absl::StatusOr<smt::SmtParams> again = smt::decode_params(text);
-  check(again.ok() && again->max_depth == params->max_depth && smt::encode_params(*again) == text,
+  check(again.ok() && again->max_depth == params->max_depth &&
+            again->page_levels == params->page_levels && smt::encode_params(*again) == text,
         "SMT parameters re-encode canonically");
+}
+
+// The first byte picks the page height (1..6).
+void smt_page(std::string_view bytes) {
+  if (bytes.empty()) return;
+  const int levels = 1 + static_cast<std::uint8_t>(bytes[0]) % smt::kMaxPageLevels;
+  const std::string_view record = bytes.substr(1);
+  absl::StatusOr<smt::NodePage> page = smt::NodePage::decode(record, levels, "page");
+  if (!page.ok()) return refused(page.status(), "smt::NodePage::decode");
+  check(!page->empty() && page->encode() == record, "an SMT page re-encodes to its bytes");
+  for (int slot = 0; slot < (1 << levels) - 1; ++slot) {
+    const auto node = page->record(slot);
+    check(!node || node->size() == smt::kNodeRecordBytes, "a page's slots are node-sized");
+  }
 }
 
 void verkle_node(std::string_view bytes) {
@@ -170,6 +187,10 @@ std::vector<std::string> seeds() {
   internal.child_hashes[0] = verkle::Fr::one();
   internal.child_hashes[9] = verkle::Fr::one();
   add(kVerkleNode, verkle::encode_node(internal));
+  smt::NodePage page;
+  page.set(0, smt::encode_internal(field::from_u64(1), field::from_u64(2)));
+  page.set(2, smt::encode_leaf(field::from_u64(5), field::from_u64(55)));
+  add(kSmtPage, std::string(1, '\x05') + page.encode());
   return out;
 }
 
@@ -204,6 +225,9 @@ void test_one(std::string_view input) {
       break;
     case kVerkleNode:
       verkle_node(record);
+      break;
+    case kSmtPage:
+      smt_page(record);
       break;
   }
 }
