@@ -121,9 +121,12 @@ absl::StatusOr<std::uint64_t> migrate_tree(const storage::Store& source, storage
 }  // namespace
 
 absl::StatusOr<MigrateReport> migrate_store(const std::filesystem::path& from,
-                                            const std::filesystem::path& to,
+                                            const std::filesystem::path& to_given,
                                             host::ComputeBackend& backend,
                                             const MigrateOptions& options) {
+  // "new/" and "new" are one directory; the staging one goes beside it, not inside.
+  std::filesystem::path to = to_given.lexically_normal();
+  if (to.filename().empty()) to = to.parent_path();
   std::error_code error;
   if (std::filesystem::exists(to, error)) {
     return absl::FailedPreconditionError(

@@ -218,7 +218,7 @@ void full_disk_refuses_writes_loses_nothing_and_writes_resume(bool tmpfs) {
   for (int i = 0; i < 50; ++i) ASSERT_EQ(writer.put(rng).code, grpc::StatusCode::OK);
 
   disk.fill();
-  // The log's preallocated space and the memtable take writes for a while; then RocksDB refuses.
+  // The memtable and the file system take writes while there is room; then RocksDB refuses.
   Answer first_refusal;
   first_refusal.code = grpc::StatusCode::OK;
   for (int i = 0; i < 20000 && first_refusal.code == grpc::StatusCode::OK; ++i) {

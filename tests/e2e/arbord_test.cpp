@@ -144,7 +144,7 @@ TEST_F(ArbordTest, EveryRpcRoundTrips) {
   ASSERT_EQ(list.trees_size(), 1);
   EXPECT_EQ(list.trees(0).name(), "t");
   EXPECT_EQ(list.trees(0).scheme(), "smt");
-  EXPECT_EQ(list.trees(0).params_json(), R"({"max_depth":64})");
+  EXPECT_EQ(list.trees(0).params_json(), R"({"max_depth":64,"page_levels":6})");
 
   v1::WriteResponse written;
   ASSERT_TRUE(write("t", {put(1, 11), put(2, 22), put(3, 33)}, written, true, 0, "block-1").ok());
@@ -642,12 +642,14 @@ TEST_F(ArbordTest, ShutdownUnderLoadDrainsThenEndsWithinTheGraceLosingNoAcknowle
   {
     std::ofstream config(dir_ / "shutdown.toml");
     config << "shutdown_grace_ms = 3000\nshutdown_drain_ms = 1000\n"
-           << "[batcher]\nmax_batch_ops = 2000\nmax_queue_writes = 10000\n";
+           << "[batcher]\nmax_batch_ops = 4000\nmax_queue_writes = 10000\n";
   }
   start({"--config", (dir_ / "shutdown.toml").string()});
   create_tree("s");
-  constexpr int kWriters = 12;
-  constexpr std::uint64_t kKeysPerWrite = 2000;
+  // 32 writes of 4000 keys queued are several seconds of applying here (paged nodes apply a
+  // 4000-key version in well under one), more than the 2 s the grace leaves after the drain.
+  constexpr int kWriters = 32;
+  constexpr std::uint64_t kKeysPerWrite = 4000;
   std::mutex mutex;
   std::vector<std::uint64_t> acknowledged, refused;  // first key of each write
   std::atomic<bool> stop{false};
@@ -691,7 +693,7 @@ TEST_F(ArbordTest, ShutdownUnderLoadDrainsThenEndsWithinTheGraceLosingNoAcknowle
   stop = true;
   for (std::thread& writer : writers) writer.join();
   EXPECT_EQ(code, 0) << server_->log();
-  // The grace, plus the version being applied when it ran out (2000 keys).
+  // The grace, plus the version being applied when it ran out (4000 keys).
   EXPECT_LT(seconds, 3.0 + 5.0) << server_->log();
   std::printf("SIGTERM to exit: %.2f s (grace 3 s); %zu writes acknowledged, %zu refused\n",
               seconds, acknowledged.size(), refused.size());
