@@ -29,6 +29,7 @@
 #include "storage/rocks_logger.hpp"
 #include "storage/rocks_status.hpp"
 #include "storage/write_health.hpp"
+#include "tbb/parallel_for.h"
 
 namespace arbor::storage {
 namespace {
@@ -389,6 +390,12 @@ class StoreCore {
 
 std::string_view to_string(Space space) { return space == Space::kNodes ? "node" : "value"; }
 
+size_t WriteSet::bytes() const {
+  size_t total = 0;
+  for (const Mutation& mutation : mutations_) total += mutation.key.size() + mutation.value.size();
+  return total;
+}
+
 void WriteSet::put(Space space, std::string_view key, std::string_view value) {
   mutations_.push_back({space, false, std::string(key), std::string(value)});
 }
@@ -537,14 +544,33 @@ absl::StatusOr<std::vector<std::optional<std::string>>> TreeView::get_many(
   std::vector<size_t> order(keys.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
-  SnapshotHolder::Lease it(*snapshot_, space);
   std::vector<std::optional<std::string>> results(keys.size());
-  for (size_t index : order) {
-    std::string target = codec::record_key(ns_, keys[index], version_.version);
-    (*it).Seek(target);
-    auto found = read_positioned(*it, target);
-    if (!found.ok()) return found.status();
-    results[index] = std::move(*found);
+  // Each run of the sorted keys Seeks forward on its own iterator of the snapshot.
+  auto read_run = [&](size_t begin, size_t end) -> absl::Status {
+    SnapshotHolder::Lease it(*snapshot_, space);
+    std::string target;
+    for (size_t i = begin; i < end; ++i) {
+      target = codec::record_key(ns_, keys[order[i]], version_.version);
+      (*it).Seek(target);
+      auto found = read_positioned(*it, target);
+      if (!found.ok()) return found.status();
+      results[order[i]] = std::move(*found);
+    }
+    return absl::OkStatus();
+  };
+  // Large reads (a tree's level of pages) share the cores; small ones stay on the caller's thread.
+  constexpr size_t kSeeksPerTask = 512;
+  if (order.size() <= kSeeksPerTask) {
+    if (auto read = read_run(0, order.size()); !read.ok()) return read;
+    return results;
+  }
+  const size_t runs = (order.size() + kSeeksPerTask - 1) / kSeeksPerTask;
+  std::vector<absl::Status> failed(runs);
+  tbb::parallel_for(size_t{0}, runs, [&](size_t run) {
+    failed[run] = read_run(run * kSeeksPerTask, std::min(order.size(), (run + 1) * kSeeksPerTask));
+  });
+  for (const absl::Status& status : failed) {
+    if (!status.ok()) return status;
   }
   return results;
 }

@@ -93,6 +93,8 @@ class WriteSet {
   void put(Space space, std::string_view key, std::string_view value);
   void erase(Space space, std::string_view key);
   size_t size() const { return mutations_.size(); }
+  // The mutations' keys and values, in bytes (what the tree hands the store, before framing).
+  size_t bytes() const;
   bool empty() const { return mutations_.empty(); }
   void clear() { mutations_.clear(); }
   void reserve(size_t count) { mutations_.reserve(count); }
@@ -184,7 +186,8 @@ class TreeView {
   const VersionRecord& version() const { return version_; }
 
   absl::StatusOr<std::optional<std::string>> get(Space space, std::string_view key) const;
-  // One result per key, in the order given.
+  // One result per key, in the order given. Reads of more than a few hundred keys Seek in
+  // parallel on the TBB pool, each thread on its own run of the sorted keys.
   absl::StatusOr<std::vector<std::optional<std::string>>> get_many(
       Space space, std::span<const std::string> keys) const;
   // Visits live records whose key starts with `prefix`, in key order, until `visit` returns false;

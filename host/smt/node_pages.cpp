@@ -50,8 +50,7 @@ absl::StatusOr<std::pair<int, KeyBits>> parse_node_key(std::string_view key) {
   return std::pair<int, KeyBits>{static_cast<std::uint8_t>(key[0]), bits};
 }
 
-absl::StatusOr<NodePage> NodePage::decode(std::string_view bytes, int levels,
-                                          std::string_view where) {
+absl::StatusOr<NodePage> NodePage::decode(std::string bytes, int levels, std::string_view where) {
   auto corrupt = [&](std::string_view why) {
     return absl::DataLossError(absl::StrCat(std::string(where), " is corrupt: ", std::string(why)));
   };
@@ -72,48 +71,54 @@ absl::StatusOr<NodePage> NodePage::decode(std::string_view bytes, int levels,
   }
   NodePage page;
   page.present_ = present;
-  page.records_.assign(bytes.substr(kPageHeaderBytes));
+  page.bytes_ = std::move(bytes);
   return page;
 }
 
 std::string NodePage::encode() const {
-  std::string out;
-  out.reserve(kPageHeaderBytes + records_.size());
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(present_ >> shift));
-  out.append(records_);
+  std::string out = bytes_;
+  for (std::size_t i = 0; i < kPageHeaderBytes; ++i) {
+    out[i] = static_cast<char>(present_ >> (56 - 8 * i));
+  }
   return out;
 }
 
 int NodePage::count() const { return std::popcount(present_); }
 
 std::size_t NodePage::offset(int slot) const {
-  return std::popcount(present_ & ((1ULL << slot) - 1)) * kNodeRecordBytes;
+  return kPageHeaderBytes + std::popcount(present_ & ((1ULL << slot) - 1)) * kNodeRecordBytes;
 }
 
 std::optional<std::string_view> NodePage::record(int slot) const {
   if (!((present_ >> slot) & 1)) return std::nullopt;
-  return std::string_view(records_).substr(offset(slot), kNodeRecordBytes);
+  return std::string_view(bytes_).substr(offset(slot), kNodeRecordBytes);
 }
 
 void NodePage::set(int slot, std::string_view record) {
   const std::size_t at = offset(slot);
   if ((present_ >> slot) & 1) {
-    records_.replace(at, kNodeRecordBytes, record);
+    bytes_.replace(at, kNodeRecordBytes, record);
   } else {
-    records_.insert(at, record);
+    bytes_.insert(at, record);
     present_ |= 1ULL << slot;
   }
 }
 
 void NodePage::clear(int slot) {
   if (!((present_ >> slot) & 1)) return;
-  records_.erase(offset(slot), kNodeRecordBytes);
+  bytes_.erase(offset(slot), kNodeRecordBytes);
   present_ &= ~(1ULL << slot);
 }
 
 std::size_t PageSet::PageIdHash::operator()(const PageSlot& id) const {
-  std::uint64_t h = static_cast<std::uint64_t>(id.page_depth) * 0x9E3779B97F4A7C15ULL;
-  for (std::uint64_t limb : id.page_path) h = (h ^ limb) * 0xBF58476D1CE4E5B9ULL + (h >> 31);
+  // splitmix64's finalizer over depth and path: page paths share their high limbs (zero).
+  auto mix = [](std::uint64_t x) {
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+  };
+  std::uint64_t h = mix(static_cast<std::uint64_t>(id.page_depth));
+  for (std::uint64_t limb : id.page_path) h = mix(h ^ limb);
   return static_cast<std::size_t>(h);
 }
 
@@ -130,6 +135,7 @@ absl::Status PageSet::load_slots(std::span<const PageSlot> wanted) {
     ids.push_back(id);
   }
   if (ids.empty()) return absl::OkStatus();
+  pages_.reserve(pages_.size() + ids.size());
   keys.reserve(ids.size());
   for (const PageSlot& id : ids) keys.push_back(page_key(id));
   absl::StatusOr<std::vector<std::optional<std::string>>> records = fetch_(keys);
@@ -139,7 +145,7 @@ absl::Status PageSet::load_slots(std::span<const PageSlot> wanted) {
     Loaded loaded;
     if ((*records)[i]) {
       absl::StatusOr<NodePage> page = NodePage::decode(
-          *(*records)[i], levels_,
+          std::move(*(*records)[i]), levels_,
           absl::StrCat("tree \"", tree_, "\": the page at depth ", ids[i].page_depth));
       if (!page.ok()) return page.status();
       loaded.page = std::move(*page);

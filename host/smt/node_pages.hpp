@@ -53,9 +53,9 @@ absl::StatusOr<std::pair<int, KeyBits>> parse_node_key(std::string_view key);
 // One page's nodes.
 class NodePage {
  public:
-  // A stored record; DATA_LOSS (naming `where`) when it is not a page of `levels` levels.
-  static absl::StatusOr<NodePage> decode(std::string_view bytes, int levels,
-                                         std::string_view where);
+  // A stored record, taken over without a copy; DATA_LOSS (naming `where`) when it is not a page
+  // of `levels` levels.
+  static absl::StatusOr<NodePage> decode(std::string bytes, int levels, std::string_view where);
   std::string encode() const;
 
   bool empty() const { return present_ == 0; }
@@ -69,7 +69,9 @@ class NodePage {
   std::size_t offset(int slot) const;
 
   std::uint64_t present_ = 0;
-  std::string records_;  // kNodeRecordBytes per present slot, in slot order
+  // The record as stored: a bitmap (rewritten by encode) then kNodeRecordBytes per present slot,
+  // in slot order.
+  std::string bytes_ = std::string(kPageHeaderBytes, '\0');
 };
 
 // The pages one operation (an apply, a proof) reads and changes, each read at most once. Reads go

@@ -63,8 +63,10 @@ std::string encode_internal(const Fr& left, const Fr& right);
 // A stored record; `where` names it in errors.
 absl::StatusOr<NodeRecord> decode_node(std::string_view bytes, std::string_view where);
 
-// Levels per node page (host/smt/node_pages.hpp).
-inline constexpr int kDefaultPageLevels = 6;
+// Levels per node page (host/smt/node_pages.hpp). 4 (15 slots, at most 983 bytes): as fast as 6
+// for batches of 1 to 1 000 keys and as small on disk, while a version writes 2-2.6x fewer bytes,
+// since every version rewrites the pages near the root whole (bench/RESULTS.md, 2026-12-04).
+inline constexpr int kDefaultPageLevels = 4;
 inline constexpr int kMaxPageLevels = 6;  // 63 slots fit a page's 64-bit bitmap
 
 // The tree's scheme parameters as the store keeps them: {"max_depth": N, "page_levels": L}. A

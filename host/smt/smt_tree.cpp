@@ -641,6 +641,7 @@ absl::StatusOr<ApplyResult> SmtTree::apply(std::span<const SmtOp> ops,
   commit.entry_count = view->version().entry_count + stats.inserted - stats.deleted;
   if (!new_root.is_zero()) commit.root_node_key = node_key(0, KeyBits{});
   stats.records_written = writes.size();
+  stats.bytes_written = writes.bytes();
   absl::StatusOr<storage::VersionRecord> committed =
       tree::commit_version(options, store_, name_, head + 1, commit);
   if (!committed.ok()) return committed.status();

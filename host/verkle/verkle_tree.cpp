@@ -679,6 +679,7 @@ absl::StatusOr<VerkleApplyResult> VerkleTree::apply(std::span<const VerkleOp> op
   }
   commit.entry_count = view->version().entry_count + stats.inserted - stats.deleted;
   stats.records_written = writes.size();
+  stats.bytes_written = writes.bytes();
   absl::StatusOr<storage::VersionRecord> committed =
       tree::commit_version(options, store_, name_, head + 1, commit);
   if (!committed.ok()) return committed.status();

@@ -57,6 +57,7 @@ nlohmann::json stats_json(const tree::ApplyStats& s) {
           {"absent_deletes", s.absent_deletes},
           {"nodes_read", s.nodes_read},
           {"records_written", s.records_written},
+          {"bytes_written", s.bytes_written},
           {"leaf_hashes", s.leaf_hashes},
           {"node_hashes", s.node_hashes},
           {"commitment_deltas", s.commitment_deltas},
@@ -69,7 +70,8 @@ nlohmann::json stats_json(const tree::ApplyStats& s) {
 void print_stats(const tree::ApplyStats& s) {
   std::cerr << "ops " << s.ops << " (inserted " << s.inserted << ", updated " << s.updated
             << ", deleted " << s.deleted << ", absent deletes " << s.absent_deletes
-            << "), nodes read " << s.nodes_read << ", records written " << s.records_written;
+            << "), nodes read " << s.nodes_read << ", records written " << s.records_written
+            << " (" << s.bytes_written << " bytes)";
   if (s.leaf_hashes + s.node_hashes > 0) {
     std::cerr << ", Poseidon hashes " << s.leaf_hashes << " leaf / " << s.node_hashes << " node";
   }

@@ -144,7 +144,7 @@ TEST_F(ArbordTest, EveryRpcRoundTrips) {
   ASSERT_EQ(list.trees_size(), 1);
   EXPECT_EQ(list.trees(0).name(), "t");
   EXPECT_EQ(list.trees(0).scheme(), "smt");
-  EXPECT_EQ(list.trees(0).params_json(), R"({"max_depth":64,"page_levels":6})");
+  EXPECT_EQ(list.trees(0).params_json(), R"({"max_depth":64,"page_levels":4})");
 
   v1::WriteResponse written;
   ASSERT_TRUE(write("t", {put(1, 11), put(2, 22), put(3, 33)}, written, true, 0, "block-1").ok());

@@ -124,7 +124,7 @@ void smt_page(std::string_view bytes) {
   if (bytes.empty()) return;
   const int levels = 1 + static_cast<std::uint8_t>(bytes[0]) % smt::kMaxPageLevels;
   const std::string_view record = bytes.substr(1);
-  absl::StatusOr<smt::NodePage> page = smt::NodePage::decode(record, levels, "page");
+  absl::StatusOr<smt::NodePage> page = smt::NodePage::decode(std::string(record), levels, "page");
   if (!page.ok()) return refused(page.status(), "smt::NodePage::decode");
   check(!page->empty() && page->encode() == record, "an SMT page re-encodes to its bytes");
   for (int slot = 0; slot < (1 << levels) - 1; ++slot) {

@@ -212,12 +212,13 @@ TEST(NodePagesTest, EveryPageHeightGivesTheSameTree) {
     }
   }
   // The 6-level tree's node space holds pages: fewer records than nodes, each one decoding.
+  // (The default is 4 levels; 6 packs the most nodes per record.)
   auto view = (*store)->view("pages6");
   ASSERT_TRUE(view.ok());
   std::uint64_t records = 0, nodes = 0;
   ASSERT_TRUE(view->scan(storage::Space::kNodes, "",
                          [&](std::string_view, std::string_view bytes) {
-                           auto page = NodePage::decode(bytes, 6, "page");
+                           auto page = NodePage::decode(std::string(bytes), 6, "page");
                            EXPECT_TRUE(page.ok()) << page.status();
                            ++records;
                            if (page.ok()) nodes += page->count();
