@@ -28,20 +28,11 @@
 #include "storage/record_codec.hpp"
 #include "storage/rocks_logger.hpp"
 #include "storage/rocks_status.hpp"
+#include "storage/store_core.hpp"
 #include "storage/write_health.hpp"
-#include "tbb/parallel_for.h"
 
 namespace arbor::storage {
 namespace {
-
-enum Family : int { kNodesFamily, kValuesFamily, kRootsFamily, kChangesFamily, kMetaFamily };
-constexpr int kFamilyCount = 5;
-constexpr std::array<const char*, kFamilyCount> kFamilyNames = {"nodes", "values", "roots",
-                                                                "changes", "meta"};
-// Deletions per WriteBatch while cleaning up pruned versions: bounds memory and batch latency.
-constexpr size_t kCleanupBatchEntries = 8192;
-
-Family family_of(Space space) { return space == Space::kNodes ? kNodesFamily : kValuesFamily; }
 
 // Record keys are ns | key | version(8): the prefix without the version lets bloom filters answer
 // "is there any version of this key" and keeps each Seek inside one key's versions.
@@ -55,6 +46,20 @@ class StripVersionTransform final : public rocksdb::SliceTransform {
     return key.size() > codec::kNamespaceBytes + codec::kVersionBytes;
   }
 };
+
+// OUT_OF_RANGE unless `version` is between the tree's oldest retained version and its head.
+absl::Status check_retained(std::string_view name, const TreeInfo& info, uint64_t version) {
+  if (version > info.head_version) {
+    return absl::OutOfRangeError(absl::StrCat("tree ", in_quotes(name), " has no version ", version,
+                                              "; its head is ", info.head_version));
+  }
+  if (version < info.oldest_version) {
+    return absl::OutOfRangeError(absl::StrCat("version ", version, " of tree ", in_quotes(name),
+                                              " was pruned; the oldest retained is ",
+                                              info.oldest_version));
+  }
+  return absl::OkStatus();
+}
 
 int64_t now_unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -77,15 +82,6 @@ bool valid_scheme(std::string_view scheme) {
   });
 }
 
-std::string in_quotes(std::string_view name) { return absl::StrCat("'", std::string(name), "'"); }
-
-absl::Status no_such_tree(std::string_view name) {
-  return absl::NotFoundError(absl::StrCat("no tree named ", in_quotes(name)));
-}
-
-rocksdb::Slice slice(std::string_view bytes) { return rocksdb::Slice(bytes.data(), bytes.size()); }
-std::string_view view_of(const rocksdb::Slice& bytes) { return {bytes.data(), bytes.size()}; }
-
 rocksdb::CompressionType rocks_compression(Compression compression, bool bottom) {
   switch (compression) {
     case Compression::kLz4Zstd:
@@ -101,289 +97,6 @@ rocksdb::CompressionType rocks_compression(Compression compression, bool bottom)
 }
 
 }  // namespace
-
-struct TreeState {
-  std::string ns;
-  std::mutex writer;  // one commit, rollback, prune or drop of this tree at a time
-  // Set by drop_tree under both `writer` and the store's cleanup mutex.
-  std::atomic<bool> dropped{false};
-  mutable std::mutex info_mutex;
-  TreeInfo info;
-
-  TreeInfo snapshot_info() const {
-    std::lock_guard lock(info_mutex);
-    return info;
-  }
-  void set_info(TreeInfo updated) {
-    std::lock_guard lock(info_mutex);
-    info = std::move(updated);
-  }
-};
-
-class StoreCore {
- public:
-  ~StoreCore() {
-    if (!db) return;
-    for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
-    rocksdb::Status closed = db->Close();
-    if (!closed.ok()) spdlog::warn("closing the store at {}: {}", dir.string(), text(closed));
-  }
-
-  rocksdb::ColumnFamilyHandle* family(Family which) const { return handles[which]; }
-
-  absl::Status require_writable() const {
-    if (read_only) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("the store at ", dir.string(), " is open read-only"));
-    }
-    return absl::OkStatus();
-  }
-
-  absl::StatusOr<std::shared_ptr<TreeState>> find(std::string_view name) const {
-    std::shared_lock lock(registry_mutex);
-    auto found = trees.find(name);
-    if (found == trees.end()) return no_such_tree(name);
-    return found->second;
-  }
-
-  // Reads the registry record of `name` as of `snapshot` (the latest state when null).
-  absl::StatusOr<codec::TreeRecord> read_tree_record(std::string_view name,
-                                                     const rocksdb::Snapshot* snapshot) const {
-    rocksdb::ReadOptions read;
-    read.snapshot = snapshot;
-    std::string bytes;
-    rocksdb::Status got =
-        db->Get(read, family(kMetaFamily), slice(codec::tree_meta_key(name)), &bytes);
-    if (got.IsNotFound()) return no_such_tree(name);
-    if (!got.ok()) return to_status(got, absl::StrCat("reading tree ", in_quotes(name)));
-    auto record = codec::decode_tree_record(bytes);
-    if (!record.ok()) {
-      return absl::DataLossError(
-          absl::StrCat("tree ", in_quotes(name), ": ", std::string(record.status().message())));
-    }
-    return record;
-  }
-
-  absl::StatusOr<VersionRecord> read_version_record(std::string_view name, std::string_view ns,
-                                                    uint64_t version,
-                                                    const rocksdb::Snapshot* snapshot) const {
-    rocksdb::ReadOptions read;
-    read.snapshot = snapshot;
-    std::string bytes;
-    rocksdb::Status got =
-        db->Get(read, family(kRootsFamily), slice(codec::root_key(ns, version)), &bytes);
-    if (got.IsNotFound()) {
-      return absl::DataLossError(absl::StrCat("tree ", in_quotes(name), ": the record of version ",
-                                              version, " is missing"));
-    }
-    if (!got.ok()) return to_status(got, absl::StrCat("reading tree ", in_quotes(name)));
-    auto record = codec::decode_version_record(bytes);
-    if (!record.ok()) {
-      return absl::DataLossError(absl::StrCat("tree ", in_quotes(name), ", version ", version, ": ",
-                                              std::string(record.status().message())));
-    }
-    if (record->version != version) {
-      return absl::DataLossError(absl::StrCat("tree ", in_quotes(name), ": the record of version ",
-                                              version, " says version ", record->version));
-    }
-    return record;
-  }
-
-  enum class Durability {
-    kSyncMode,    // what the configured sync mode promises for commits
-    kBackground,  // may be lost on a crash and redone (cleanup)
-    kAlwaysSync,  // WAL and fsync whatever the mode: creating and dropping trees
-  };
-  absl::Status write(rocksdb::WriteBatch& batch, std::string_view context,
-                     Durability durability = Durability::kSyncMode) const {
-    rocksdb::WriteOptions options = write_options;
-    if (durability == Durability::kBackground) options.sync = false;
-    if (durability == Durability::kAlwaysSync) {
-      options.sync = true;
-      options.disableWAL = false;
-    }
-    if (auto writable = health->check_before_write(); !writable.ok()) return writable;
-    rocksdb::Status written = db->Write(options, &batch);
-    if (!written.ok()) return health->on_failure(written, context);
-    health->on_success();
-    return absl::OkStatus();
-  }
-
-  // Adds the tree's new registry record to `batch`, writes it, then publishes the new info.
-  void put_log_position(rocksdb::WriteBatch& batch, std::optional<uint64_t> position) {
-    if (position) {
-      batch.Put(family(kMetaFamily), slice(codec::kLogPositionKey),
-                codec::encode_log_position(*position));
-    }
-  }
-
-  absl::Status write_tree_update(TreeState& tree, rocksdb::WriteBatch& batch,
-                                 const TreeInfo& updated, const std::string& context) {
-    batch.Put(family(kMetaFamily), codec::tree_meta_key(updated.name),
-              codec::encode_tree_record({updated, tree.ns}));
-    if (auto written = write(batch, context); !written.ok()) return written;
-    tree.set_info(updated);
-    return absl::OkStatus();
-  }
-
-  // Drops what only versions below the tree's oldest retained version use. For each journal entry
-  // of a version V < oldest it deletes the key's records older than V, and V's own record when that
-  // is a tombstone; then the journal entry. The oldest version's journal stays: a rollback can make
-  // it the head again, and open verifies the head with it. So records superseded exactly at the
-  // oldest version go when the oldest moves past it. Versions at or above the oldest are never
-  // touched, so this runs while the tree takes commits and rollbacks; drop excludes it through
-  // cleanup_mutex.
-  absl::StatusOr<uint64_t> clean_below(const TreeState& tree) {
-    std::lock_guard cleanup_lock(cleanup_mutex);
-    // A dropped tree's namespace may already belong to a new tree of the same name.
-    if (tree.dropped) return 0;
-    const std::string& ns = tree.ns;
-    const TreeInfo info = tree.snapshot_info();
-    std::string lower = codec::journal_prefix(ns, 0);
-    std::string upper = codec::journal_prefix(ns, info.oldest_version);
-    rocksdb::ReadOptions journal_read;
-    rocksdb::Slice lower_slice(lower), upper_slice(upper);
-    journal_read.iterate_lower_bound = &lower_slice;
-    journal_read.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> journal(
-        db->NewIterator(journal_read, family(kChangesFamily)));
-    rocksdb::ReadOptions record_read;
-    record_read.prefix_same_as_start = true;
-    std::array<std::unique_ptr<rocksdb::Iterator>, 2> records;
-    // Keys already cleaned in this batch, with the version they were cleaned at: the record
-    // iterators do not see this batch's deletions, so a key's older records are not deleted twice.
-    std::map<std::pair<Space, std::string>, uint64_t> cleaned;
-    auto refresh = [&] {
-      for (Space space : {Space::kNodes, Space::kValues}) {
-        records[static_cast<int>(space)].reset(
-            db->NewIterator(record_read, family(family_of(space))));
-      }
-      cleaned.clear();
-    };
-    refresh();
-
-    uint64_t deleted = 0;
-    rocksdb::WriteBatch batch;
-    for (journal->Seek(lower_slice); journal->Valid(); journal->Next()) {
-      auto version_written = codec::journal_key_version(ns, view_of(journal->key()));
-      if (!version_written) return absl::DataLossError("a journal key of the store is malformed");
-      auto entries = codec::parse_journal_chunk(view_of(journal->value()), info.node_key_bytes,
-                                                info.value_key_bytes);
-      if (!entries.ok()) return entries.status();
-      for (const auto& entry : *entries) {
-        auto& record = *records[static_cast<int>(entry.space)];
-        auto [previous, first_time] =
-            cleaned.try_emplace({entry.space, std::string(entry.key)}, *version_written);
-        const bool seen_before = !first_time;
-        const uint64_t cleaned_at = previous->second;
-        previous->second = *version_written;
-        std::string target = codec::record_key(ns, entry.key, *version_written);
-        for (record.Seek(target); record.Valid(); record.Next()) {
-          std::string_view key = view_of(record.key());
-          if (key.size() != target.size()) break;
-          uint64_t version = codec::record_key_version(key);
-          bool tombstone = !record.value().empty() && record.value()[0] == codec::kTombstoneTag;
-          if (seen_before && version < cleaned_at) break;  // deleted earlier in this batch
-          bool drop = version == *version_written
-                          ? tombstone
-                          : !(seen_before && version == cleaned_at && tombstone);
-          if (drop) {
-            batch.Delete(family(family_of(entry.space)), record.key());
-            ++deleted;
-          }
-        }
-        if (!record.status().ok()) {
-          return to_status(record.status(), "cleaning up pruned versions");
-        }
-      }
-      batch.Delete(family(kChangesFamily), journal->key());
-      if (static_cast<size_t>(batch.Count()) >= kCleanupBatchEntries) {
-        if (auto written = write(batch, "cleaning up pruned versions", Durability::kBackground);
-            !written.ok()) {
-          return written;
-        }
-        batch.Clear();
-        // Closing the store should not wait for a long cleanup; the next open resumes it.
-        if (stopping) break;
-        refresh();
-      }
-    }
-    if (!journal->status().ok()) return to_status(journal->status(), "reading the journal");
-    if (batch.Count() > 0) {
-      if (auto written = write(batch, "cleaning up pruned versions", Durability::kBackground);
-          !written.ok()) {
-        return written;
-      }
-    }
-    records_pruned.fetch_add(deleted, std::memory_order_relaxed);
-    return deleted;
-  }
-
-  absl::Status clean_tree(std::string_view name) {
-    auto state = find(name);
-    if (!state.ok()) return absl::OkStatus();  // dropped meanwhile: nothing left to clean
-    return clean_below(**state).status();
-  }
-
-  // Background cleanup after commits that pushed a tree past its retention.
-  void schedule_cleanup(const std::string& name) {
-    if (!options.background_cleanup || read_only) return;
-    std::lock_guard lock(worker_mutex);
-    pending_cleanup.insert(name);
-    worker_wake.notify_all();
-  }
-
-  void run_worker() {
-    std::unique_lock lock(worker_mutex);
-    while (true) {
-      worker_wake.wait(lock, [&] { return stopping || !pending_cleanup.empty(); });
-      if (stopping) return;
-      std::string name = *pending_cleanup.begin();
-      pending_cleanup.erase(pending_cleanup.begin());
-      worker_busy = true;
-      lock.unlock();
-      absl::Status cleaned = clean_tree(name);
-      lock.lock();
-      worker_busy = false;
-      if (!cleaned.ok()) {
-        spdlog::error("cleaning up pruned versions of tree '{}': {}", name,
-                      std::string(cleaned.message()));
-        last_cleanup_error = cleaned;
-      }
-      worker_idle.notify_all();
-    }
-  }
-
-  std::filesystem::path dir;
-  StoreOptions options;
-  bool read_only = false;
-  std::shared_ptr<rocksdb::Cache> cache;
-  std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // ours first, in Family order
-  rocksdb::WriteOptions write_options;
-  std::unique_ptr<WriteHealth> health;  // every write goes through write(), which keeps it
-
-  mutable std::shared_mutex registry_mutex;
-  std::map<std::string, std::shared_ptr<TreeState>, std::less<>> trees;
-
-  std::mutex cleanup_mutex;
-  std::mutex worker_mutex;
-  std::condition_variable worker_wake;
-  std::condition_variable syncer_wake;
-  std::condition_variable worker_idle;
-  std::set<std::string> pending_cleanup;
-  bool worker_busy = false;
-  std::atomic<bool> stopping{false};  // written under worker_mutex; read anywhere
-  absl::Status last_cleanup_error;
-  std::thread worker;
-  std::thread wal_syncer;
-
-  LatencyHistogram commit_latency;
-  std::atomic<uint64_t> commits{0};
-  std::atomic<uint64_t> records_committed{0};
-  std::atomic<uint64_t> rollbacks{0};
-  std::atomic<uint64_t> records_pruned{0};
-};
 
 // ---------------------------------------------------------------------------------------------
 // WriteSet
@@ -402,237 +115,6 @@ void WriteSet::put(Space space, std::string_view key, std::string_view value) {
 
 void WriteSet::erase(Space space, std::string_view key) {
   mutations_.push_back({space, true, std::string(key), {}});
-}
-
-// ---------------------------------------------------------------------------------------------
-// TreeView
-
-// A snapshot plus the point-read iterators made on it. Building a RocksDB iterator costs more than
-// the Seek it serves, so reads lease one from the pool and give it back.
-struct TreeView::SnapshotHolder {
-  SnapshotHolder(std::shared_ptr<StoreCore> owner)
-      : core(std::move(owner)), snapshot(core->db->GetSnapshot()) {}
-  ~SnapshotHolder() {
-    for (auto& pool : idle) pool.clear();
-    core->db->ReleaseSnapshot(snapshot);
-  }
-  SnapshotHolder(const SnapshotHolder&) = delete;
-  SnapshotHolder& operator=(const SnapshotHolder&) = delete;
-
-  class Lease {
-   public:
-    Lease(SnapshotHolder& holder, Space space) : holder_(holder), space_(space) {
-      {
-        std::lock_guard lock(holder_.mutex);
-        auto& pool = holder_.idle[static_cast<int>(space)];
-        if (!pool.empty()) {
-          iterator_ = std::move(pool.back());
-          pool.pop_back();
-        }
-      }
-      if (!iterator_) {
-        rocksdb::ReadOptions read;
-        read.snapshot = holder_.snapshot;
-        read.prefix_same_as_start = true;
-        iterator_.reset(
-            holder_.core->db->NewIterator(read, holder_.core->family(family_of(space))));
-      }
-    }
-    ~Lease() {
-      // An iterator that failed keeps its error; do not hand it to the next reader.
-      if (!iterator_->status().ok()) return;
-      std::lock_guard lock(holder_.mutex);
-      holder_.idle[static_cast<int>(space_)].push_back(std::move(iterator_));
-    }
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    rocksdb::Iterator& operator*() { return *iterator_; }
-
-   private:
-    SnapshotHolder& holder_;
-    Space space_;
-    std::unique_ptr<rocksdb::Iterator> iterator_;
-  };
-
-  std::shared_ptr<StoreCore> core;
-  const rocksdb::Snapshot* snapshot;
-  std::mutex mutex;
-  std::array<std::vector<std::unique_ptr<rocksdb::Iterator>>, 2> idle;
-};
-
-TreeView::TreeView(std::shared_ptr<StoreCore> core, std::shared_ptr<SnapshotHolder> snapshot,
-                   std::string ns, TreeInfo tree, VersionRecord version)
-    : core_(std::move(core)),
-      snapshot_(std::move(snapshot)),
-      ns_(std::move(ns)),
-      tree_(std::move(tree)),
-      version_(std::move(version)) {}
-
-absl::Status TreeView::check_key(Space space, std::string_view key) const {
-  uint32_t expected = space == Space::kNodes ? tree_.node_key_bytes : tree_.value_key_bytes;
-  if (key.size() != expected) {
-    return absl::InvalidArgumentError(absl::StrCat("tree ", in_quotes(tree_.name), ": a ",
-                                                   std::string(to_string(space)), " key has ",
-                                                   key.size(), " bytes, expected ", expected));
-  }
-  return absl::OkStatus();
-}
-
-namespace {
-
-// The newest record of `key` at or below `version`, given an iterator positioned by Seek.
-absl::StatusOr<std::optional<std::string>> read_positioned(rocksdb::Iterator& it,
-                                                           std::string_view target) {
-  if (it.Valid()) {
-    std::string_view found = view_of(it.key());
-    if (found.size() == target.size() &&
-        found.substr(0, found.size() - codec::kVersionBytes) ==
-            target.substr(0, target.size() - codec::kVersionBytes)) {
-      std::string_view value = view_of(it.value());
-      if (value.empty() || (value[0] != codec::kLiveTag && value[0] != codec::kTombstoneTag)) {
-        return absl::DataLossError("a stored record has an unknown tag");
-      }
-      if (value[0] == codec::kTombstoneTag) return std::optional<std::string>();
-      return std::optional<std::string>(std::string(value.substr(1)));
-    }
-  }
-  if (!it.status().ok()) return to_status(it.status(), "reading a record");
-  return std::optional<std::string>();
-}
-
-// The newest record of `key` at or below `version` in the latest state (no snapshot).
-absl::StatusOr<std::optional<std::string>> read_latest(const StoreCore& core, Space space,
-                                                       std::string_view ns, std::string_view key,
-                                                       uint64_t version) {
-  rocksdb::ReadOptions read;
-  read.prefix_same_as_start = true;
-  std::unique_ptr<rocksdb::Iterator> it(core.db->NewIterator(read, core.family(family_of(space))));
-  std::string target = codec::record_key(ns, key, version);
-  it->Seek(target);
-  return read_positioned(*it, target);
-}
-
-// OUT_OF_RANGE unless `version` is between the tree's oldest retained version and its head.
-absl::Status check_retained(std::string_view name, const TreeInfo& info, uint64_t version) {
-  if (version > info.head_version) {
-    return absl::OutOfRangeError(absl::StrCat("tree ", in_quotes(name), " has no version ", version,
-                                              "; its head is ", info.head_version));
-  }
-  if (version < info.oldest_version) {
-    return absl::OutOfRangeError(absl::StrCat("version ", version, " of tree ", in_quotes(name),
-                                              " was pruned; the oldest retained is ",
-                                              info.oldest_version));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
-absl::StatusOr<std::optional<std::string>> TreeView::get(Space space, std::string_view key) const {
-  if (auto checked = check_key(space, key); !checked.ok()) return checked;
-  SnapshotHolder::Lease it(*snapshot_, space);
-  std::string target = codec::record_key(ns_, key, version_.version);
-  (*it).Seek(target);
-  return read_positioned(*it, target);
-}
-
-absl::StatusOr<std::vector<std::optional<std::string>>> TreeView::get_many(
-    Space space, std::span<const std::string> keys) const {
-  for (const auto& key : keys) {
-    if (auto checked = check_key(space, key); !checked.ok()) return checked;
-  }
-  std::vector<size_t> order(keys.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
-  std::vector<std::optional<std::string>> results(keys.size());
-  // Each run of the sorted keys Seeks forward on its own iterator of the snapshot.
-  auto read_run = [&](size_t begin, size_t end) -> absl::Status {
-    SnapshotHolder::Lease it(*snapshot_, space);
-    std::string target;
-    for (size_t i = begin; i < end; ++i) {
-      target = codec::record_key(ns_, keys[order[i]], version_.version);
-      (*it).Seek(target);
-      auto found = read_positioned(*it, target);
-      if (!found.ok()) return found.status();
-      results[order[i]] = std::move(*found);
-    }
-    return absl::OkStatus();
-  };
-  // Large reads (a tree's level of pages) share the cores; small ones stay on the caller's thread.
-  constexpr size_t kSeeksPerTask = 512;
-  if (order.size() <= kSeeksPerTask) {
-    if (auto read = read_run(0, order.size()); !read.ok()) return read;
-    return results;
-  }
-  const size_t runs = (order.size() + kSeeksPerTask - 1) / kSeeksPerTask;
-  std::vector<absl::Status> failed(runs);
-  tbb::parallel_for(size_t{0}, runs, [&](size_t run) {
-    failed[run] = read_run(run * kSeeksPerTask, std::min(order.size(), (run + 1) * kSeeksPerTask));
-  });
-  for (const absl::Status& status : failed) {
-    if (!status.ok()) return status;
-  }
-  return results;
-}
-
-absl::Status TreeView::scan(
-    Space space, std::string_view prefix,
-    const std::function<bool(std::string_view key, std::string_view value)>& visit,
-    std::string_view after) const {
-  uint32_t key_bytes = space == Space::kNodes ? tree_.node_key_bytes : tree_.value_key_bytes;
-  if (prefix.size() > key_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("tree ", in_quotes(tree_.name), ": a scan prefix of ", prefix.size(),
-                     " bytes is longer than its ", key_bytes, "-byte keys"));
-  }
-  std::string lower = absl::StrCat(ns_, std::string(prefix));
-  std::string upper = codec::prefix_successor(lower);
-  rocksdb::Slice lower_slice(lower), upper_slice(upper);
-  rocksdb::ReadOptions read;
-  read.snapshot = snapshot_->snapshot;
-  read.total_order_seek = true;
-  read.iterate_lower_bound = &lower_slice;
-  read.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(
-      core_->db->NewIterator(read, core_->family(family_of(space))));
-  const uint64_t version = version_.version;
-  if (after.empty()) {
-    it->Seek(lower_slice);
-  } else {
-    if (after.size() != key_bytes) {
-      return absl::InvalidArgumentError(absl::StrCat("tree ", in_quotes(tree_.name),
-                                                     ": a scan start of ", after.size(),
-                                                     " bytes, its keys have ", key_bytes));
-    }
-    // Past every version of `after`: version 0 sorts last and is never written.
-    const std::string past = codec::record_key(ns_, after, 0);
-    it->Seek(past);
-    if (it->Valid() && view_of(it->key()) == past) it->Next();
-  }
-  while (it->Valid()) {
-    std::string_view found = view_of(it->key());
-    if (found.size() != ns_.size() + key_bytes + codec::kVersionBytes) {
-      return absl::DataLossError(absl::StrCat("tree ", in_quotes(tree_.name), ": a stored ",
-                                              std::string(to_string(space)),
-                                              " key has the wrong length"));
-    }
-    std::string key(found.substr(ns_.size(), key_bytes));
-    if (codec::record_key_version(found) > version) {
-      it->Seek(codec::record_key(ns_, key, version));  // newest at or below the view
-      continue;
-    }
-    std::string_view value = view_of(it->value());
-    if (value.empty() || (value[0] != codec::kLiveTag && value[0] != codec::kTombstoneTag)) {
-      return absl::DataLossError("a stored record has an unknown tag");
-    }
-    if (value[0] == codec::kLiveTag && !visit(key, value.substr(1))) return absl::OkStatus();
-    // Past this key's older versions: version 0 sorts last and is never written.
-    std::string past = codec::record_key(ns_, key, 0);
-    it->Seek(past);
-    if (it->Valid() && view_of(it->key()) == past) it->Next();
-  }
-  if (!it->status().ok()) return to_status(it->status(), "scanning records");
-  return absl::OkStatus();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1503,7 +985,7 @@ absl::StatusOr<PruneResult> Store::prune(std::string_view name, uint64_t version
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reading
+// Reading (TreeView itself is in tree_view.cpp)
 
 absl::StatusOr<TreeView> Store::view(std::string_view name, std::optional<uint64_t> version) const {
   auto snapshot = std::make_shared<TreeView::SnapshotHolder>(core_);
