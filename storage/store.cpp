@@ -118,6 +118,114 @@ void WriteSet::erase(Space space, std::string_view key) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The journal and cleanup
+
+absl::Status StoreCore::walk_journal(
+    const TreeInfo& info, std::string_view ns, uint64_t from, uint64_t to,
+    const rocksdb::Snapshot* snapshot,
+    absl::FunctionRef<absl::StatusOr<bool>(const JournalChunk&)> visit) const {
+  std::string lower = codec::journal_prefix(ns, from);
+  std::string upper = codec::journal_prefix(ns, to);
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  rocksdb::ReadOptions read;
+  read.snapshot = snapshot;
+  read.iterate_lower_bound = &lower_slice;
+  read.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read, family(kChangesFamily)));
+  for (it->Seek(lower_slice); it->Valid(); it->Next()) {
+    auto version = codec::journal_key_version(ns, view_of(it->key()));
+    if (!version) return absl::DataLossError("a journal key of the store is malformed");
+    auto entries =
+        codec::parse_journal_chunk(view_of(it->value()), info.node_key_bytes, info.value_key_bytes);
+    if (!entries.ok()) {
+      return absl::DataLossError(absl::StrCat("tree ", in_quotes(info.name), ": ",
+                                              std::string(entries.status().message())));
+    }
+    absl::StatusOr<bool> more = visit(JournalChunk{*version, view_of(it->key()), *entries});
+    if (!more.ok()) return more.status();
+    if (!*more) return absl::OkStatus();
+  }
+  if (!it->status().ok()) return to_status(it->status(), "reading the journal");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> StoreCore::clean_below(const TreeState& tree) {
+  std::lock_guard cleanup_lock(cleanup_mutex);
+  // A dropped tree's namespace may already belong to a new tree of the same name.
+  if (tree.dropped) return 0;
+  const std::string& ns = tree.ns;
+  const TreeInfo info = tree.snapshot_info();
+  rocksdb::ReadOptions record_read;
+  record_read.prefix_same_as_start = true;
+  std::array<std::unique_ptr<rocksdb::Iterator>, 2> records;
+  // Keys already cleaned in this batch, with the version they were cleaned at: the record
+  // iterators do not see this batch's deletions, so a key's older records are not deleted twice.
+  std::map<std::pair<Space, std::string>, uint64_t> cleaned;
+  auto refresh = [&] {
+    for (Space space : {Space::kNodes, Space::kValues}) {
+      records[static_cast<int>(space)].reset(
+          db->NewIterator(record_read, family(family_of(space))));
+    }
+    cleaned.clear();
+  };
+  refresh();
+
+  uint64_t deleted = 0;
+  rocksdb::WriteBatch batch;
+  absl::Status walked = walk_journal(
+      info, ns, 0, info.oldest_version, nullptr,
+      [&](const JournalChunk& chunk) -> absl::StatusOr<bool> {
+        for (const auto& entry : chunk.entries) {
+          auto& record = *records[static_cast<int>(entry.space)];
+          auto [previous, first_time] =
+              cleaned.try_emplace({entry.space, std::string(entry.key)}, chunk.version);
+          const bool seen_before = !first_time;
+          const uint64_t cleaned_at = previous->second;
+          previous->second = chunk.version;
+          std::string target = codec::record_key(ns, entry.key, chunk.version);
+          for (record.Seek(target); record.Valid(); record.Next()) {
+            std::string_view key = view_of(record.key());
+            if (key.size() != target.size()) break;
+            uint64_t version = codec::record_key_version(key);
+            bool tombstone = !record.value().empty() && record.value()[0] == codec::kTombstoneTag;
+            if (seen_before && version < cleaned_at) break;  // deleted earlier in this batch
+            bool drop = version == chunk.version
+                            ? tombstone
+                            : !(seen_before && version == cleaned_at && tombstone);
+            if (drop) {
+              batch.Delete(family(family_of(entry.space)), record.key());
+              ++deleted;
+            }
+          }
+          if (!record.status().ok()) {
+            return to_status(record.status(), "cleaning up pruned versions");
+          }
+        }
+        batch.Delete(family(kChangesFamily), slice(chunk.key));
+        if (static_cast<size_t>(batch.Count()) >= kCleanupBatchEntries) {
+          if (auto written = write(batch, "cleaning up pruned versions", Durability::kBackground);
+              !written.ok()) {
+            return written;
+          }
+          batch.Clear();
+          // Closing the store should not wait for a long cleanup; the next open resumes it.
+          if (stopping) return false;
+          refresh();
+        }
+        return true;
+      });
+  if (!walked.ok()) return walked;
+  if (batch.Count() > 0) {
+    if (auto written = write(batch, "cleaning up pruned versions", Durability::kBackground);
+        !written.ok()) {
+      return written;
+    }
+  }
+  records_pruned.fetch_add(deleted, std::memory_order_relaxed);
+  return deleted;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Opening
 
 namespace {
@@ -184,40 +292,27 @@ absl::Status verify_head(const StoreCore& core, const codec::TreeRecord& tree) {
                                               " is missing"));
     }
   }
-  std::string lower = codec::journal_prefix(ns, info.head_version);
-  std::string upper = codec::journal_prefix(ns, info.head_version + 1);
-  rocksdb::Slice lower_slice(lower), upper_slice(upper);
-  rocksdb::ReadOptions journal_read;
-  journal_read.iterate_lower_bound = &lower_slice;
-  journal_read.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> journal(
-      core.db->NewIterator(journal_read, core.family(kChangesFamily)));
   uint64_t count = 0;
   std::string value;
-  for (journal->Seek(lower_slice); journal->Valid(); journal->Next()) {
-    if (!codec::journal_key_version(ns, view_of(journal->key()))) {
-      return absl::DataLossError("a journal key of the store is malformed");
-    }
-    auto entries = codec::parse_journal_chunk(view_of(journal->value()), info.node_key_bytes,
-                                              info.value_key_bytes);
-    if (!entries.ok()) {
-      return absl::DataLossError(absl::StrCat("tree ", in_quotes(info.name), ": ",
-                                              std::string(entries.status().message())));
-    }
-    for (const auto& entry : *entries) {
-      rocksdb::Status got =
-          core.db->Get(rocksdb::ReadOptions(), core.family(family_of(entry.space)),
-                       slice(codec::record_key(ns, entry.key, info.head_version)), &value);
-      if (got.IsNotFound()) {
-        return absl::DataLossError(
-            absl::StrCat("tree ", in_quotes(info.name), ": a ", std::string(to_string(entry.space)),
-                         " record of head version ", info.head_version, " is missing"));
-      }
-      if (!got.ok()) return to_status(got, absl::StrCat("verifying tree ", in_quotes(info.name)));
-      ++count;
-    }
-  }
-  if (!journal->status().ok()) return to_status(journal->status(), "reading the journal");
+  absl::Status walked = core.walk_journal(
+      info, ns, info.head_version, info.head_version + 1, nullptr,
+      [&](const StoreCore::JournalChunk& chunk) -> absl::StatusOr<bool> {
+        for (const auto& entry : chunk.entries) {
+          rocksdb::Status got =
+              core.db->Get(rocksdb::ReadOptions(), core.family(family_of(entry.space)),
+                           slice(codec::record_key(ns, entry.key, info.head_version)), &value);
+          if (got.IsNotFound()) {
+            return absl::DataLossError(absl::StrCat(
+                "tree ", in_quotes(info.name), ": a ", std::string(to_string(entry.space)),
+                " record of head version ", info.head_version, " is missing"));
+          }
+          if (!got.ok())
+            return to_status(got, absl::StrCat("verifying tree ", in_quotes(info.name)));
+          ++count;
+        }
+        return true;
+      });
+  if (!walked.ok()) return walked;
   if (info.head_version > 0 && count != head->record_count) {
     return absl::DataLossError(absl::StrCat("tree ", in_quotes(info.name), ": head version ",
                                             info.head_version, " should have ", head->record_count,
@@ -905,27 +1000,17 @@ absl::StatusOr<TreeInfo> Store::rollback(std::string_view name, uint64_t version
 
   // Every record of the discarded versions is found through their journal entries.
   rocksdb::WriteBatch batch;
-  std::string lower = codec::journal_prefix(ns, version + 1);
-  std::string upper = codec::journal_prefix(ns, info.head_version + 1);
-  rocksdb::Slice lower_slice(lower), upper_slice(upper);
-  rocksdb::ReadOptions read;
-  read.iterate_lower_bound = &lower_slice;
-  read.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> journal(
-      core_->db->NewIterator(read, core_->family(kChangesFamily)));
-  for (journal->Seek(lower_slice); journal->Valid(); journal->Next()) {
-    auto version_written = codec::journal_key_version(ns, view_of(journal->key()));
-    if (!version_written) return absl::DataLossError("a journal key of the store is malformed");
-    auto entries = codec::parse_journal_chunk(view_of(journal->value()), info.node_key_bytes,
-                                              info.value_key_bytes);
-    if (!entries.ok()) return entries.status();
-    for (const auto& entry : *entries) {
-      batch.Delete(core_->family(family_of(entry.space)),
-                   codec::record_key(ns, entry.key, *version_written));
-    }
-    batch.Delete(core_->family(kChangesFamily), journal->key());
-  }
-  if (!journal->status().ok()) return to_status(journal->status(), "reading the journal");
+  absl::Status walked =
+      core_->walk_journal(info, ns, version + 1, info.head_version + 1, nullptr,
+                          [&](const StoreCore::JournalChunk& chunk) -> absl::StatusOr<bool> {
+                            for (const auto& entry : chunk.entries) {
+                              batch.Delete(core_->family(family_of(entry.space)),
+                                           codec::record_key(ns, entry.key, chunk.version));
+                            }
+                            batch.Delete(core_->family(kChangesFamily), slice(chunk.key));
+                            return true;
+                          });
+  if (!walked.ok()) return walked;
   delete_version_records(*core_, batch, ns, version + 1, info.head_version + 1);
   core_->put_log_position(batch, log_position);
   TreeInfo updated = info;
@@ -1035,28 +1120,16 @@ absl::StatusOr<std::vector<std::string>> Store::written_keys(std::string_view na
                                             " (retained: ", info.oldest_version, "..",
                                             info.head_version, ")"));
   }
-  std::string lower = codec::journal_prefix(tree->ns, version);
-  std::string upper = codec::journal_prefix(tree->ns, version + 1);
-  rocksdb::Slice lower_slice(lower), upper_slice(upper);
-  rocksdb::ReadOptions read;
-  read.snapshot = snapshot.snapshot;
-  read.iterate_lower_bound = &lower_slice;
-  read.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(
-      core_->db->NewIterator(read, core_->family(kChangesFamily)));
   std::vector<std::string> keys;
-  for (it->Seek(lower_slice); it->Valid(); it->Next()) {
-    auto entries =
-        codec::parse_journal_chunk(view_of(it->value()), info.node_key_bytes, info.value_key_bytes);
-    if (!entries.ok()) {
-      return absl::DataLossError(
-          absl::StrCat("tree ", in_quotes(name), ": ", std::string(entries.status().message())));
-    }
-    for (const auto& entry : *entries) {
-      if (entry.space == space) keys.emplace_back(entry.key);
-    }
-  }
-  if (!it->status().ok()) return to_status(it->status(), "reading the journal");
+  absl::Status walked =
+      core_->walk_journal(info, tree->ns, version, version + 1, snapshot.snapshot,
+                          [&](const StoreCore::JournalChunk& chunk) -> absl::StatusOr<bool> {
+                            for (const auto& entry : chunk.entries) {
+                              if (entry.space == space) keys.emplace_back(entry.key);
+                            }
+                            return true;
+                          });
+  if (!walked.ok()) return walked;
   return keys;
 }
 

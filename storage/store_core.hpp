@@ -14,11 +14,13 @@
 #include <optional>
 #include <set>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
@@ -188,92 +190,22 @@ class StoreCore {
   // it the head again, and open verifies the head with it. So records superseded exactly at the
   // oldest version go when the oldest moves past it. Versions at or above the oldest are never
   // touched, so this runs while the tree takes commits and rollbacks; drop excludes it through
-  // cleanup_mutex.
-  absl::StatusOr<uint64_t> clean_below(const TreeState& tree) {
-    std::lock_guard cleanup_lock(cleanup_mutex);
-    // A dropped tree's namespace may already belong to a new tree of the same name.
-    if (tree.dropped) return 0;
-    const std::string& ns = tree.ns;
-    const TreeInfo info = tree.snapshot_info();
-    std::string lower = codec::journal_prefix(ns, 0);
-    std::string upper = codec::journal_prefix(ns, info.oldest_version);
-    rocksdb::ReadOptions journal_read;
-    rocksdb::Slice lower_slice(lower), upper_slice(upper);
-    journal_read.iterate_lower_bound = &lower_slice;
-    journal_read.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> journal(
-        db->NewIterator(journal_read, family(kChangesFamily)));
-    rocksdb::ReadOptions record_read;
-    record_read.prefix_same_as_start = true;
-    std::array<std::unique_ptr<rocksdb::Iterator>, 2> records;
-    // Keys already cleaned in this batch, with the version they were cleaned at: the record
-    // iterators do not see this batch's deletions, so a key's older records are not deleted twice.
-    std::map<std::pair<Space, std::string>, uint64_t> cleaned;
-    auto refresh = [&] {
-      for (Space space : {Space::kNodes, Space::kValues}) {
-        records[static_cast<int>(space)].reset(
-            db->NewIterator(record_read, family(family_of(space))));
-      }
-      cleaned.clear();
-    };
-    refresh();
+  // cleanup_mutex. (store.cpp)
+  absl::StatusOr<uint64_t> clean_below(const TreeState& tree);
 
-    uint64_t deleted = 0;
-    rocksdb::WriteBatch batch;
-    for (journal->Seek(lower_slice); journal->Valid(); journal->Next()) {
-      auto version_written = codec::journal_key_version(ns, view_of(journal->key()));
-      if (!version_written) return absl::DataLossError("a journal key of the store is malformed");
-      auto entries = codec::parse_journal_chunk(view_of(journal->value()), info.node_key_bytes,
-                                                info.value_key_bytes);
-      if (!entries.ok()) return entries.status();
-      for (const auto& entry : *entries) {
-        auto& record = *records[static_cast<int>(entry.space)];
-        auto [previous, first_time] =
-            cleaned.try_emplace({entry.space, std::string(entry.key)}, *version_written);
-        const bool seen_before = !first_time;
-        const uint64_t cleaned_at = previous->second;
-        previous->second = *version_written;
-        std::string target = codec::record_key(ns, entry.key, *version_written);
-        for (record.Seek(target); record.Valid(); record.Next()) {
-          std::string_view key = view_of(record.key());
-          if (key.size() != target.size()) break;
-          uint64_t version = codec::record_key_version(key);
-          bool tombstone = !record.value().empty() && record.value()[0] == codec::kTombstoneTag;
-          if (seen_before && version < cleaned_at) break;  // deleted earlier in this batch
-          bool drop = version == *version_written
-                          ? tombstone
-                          : !(seen_before && version == cleaned_at && tombstone);
-          if (drop) {
-            batch.Delete(family(family_of(entry.space)), record.key());
-            ++deleted;
-          }
-        }
-        if (!record.status().ok()) {
-          return to_status(record.status(), "cleaning up pruned versions");
-        }
-      }
-      batch.Delete(family(kChangesFamily), journal->key());
-      if (static_cast<size_t>(batch.Count()) >= kCleanupBatchEntries) {
-        if (auto written = write(batch, "cleaning up pruned versions", Durability::kBackground);
-            !written.ok()) {
-          return written;
-        }
-        batch.Clear();
-        // Closing the store should not wait for a long cleanup; the next open resumes it.
-        if (stopping) break;
-        refresh();
-      }
-    }
-    if (!journal->status().ok()) return to_status(journal->status(), "reading the journal");
-    if (batch.Count() > 0) {
-      if (auto written = write(batch, "cleaning up pruned versions", Durability::kBackground);
-          !written.ok()) {
-        return written;
-      }
-    }
-    records_pruned.fetch_add(deleted, std::memory_order_relaxed);
-    return deleted;
-  }
+  // One chunk of a tree's journal, as walk_journal visits it.
+  struct JournalChunk {
+    uint64_t version = 0;  // the version that wrote it
+    std::string_view key;  // its key in the changes family
+    std::span<const codec::JournalEntry> entries;
+  };
+  // Visits the journal chunks of versions [from, to) of the tree `info` (namespace `ns`) in order,
+  // as of `snapshot` (the latest state when null), while `visit` answers true. DATA_LOSS naming the
+  // tree for a malformed key or chunk; `visit`'s error stops the walk and is returned. (store.cpp)
+  absl::Status walk_journal(
+      const TreeInfo& info, std::string_view ns, uint64_t from, uint64_t to,
+      const rocksdb::Snapshot* snapshot,
+      absl::FunctionRef<absl::StatusOr<bool>(const JournalChunk&)> visit) const;
 
   absl::Status clean_tree(std::string_view name) {
     auto state = find(name);

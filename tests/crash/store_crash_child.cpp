@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "spdlog/sinks/stdout_color_sinks.h"
+#include "spdlog/spdlog.h"
 #include "storage/store.hpp"
 #include "tests/crash/crash_workload.hpp"
 
@@ -13,6 +15,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s DIR SEED none|async|full\n", argv[0]);
     return 2;
   }
+  // Stdout is what the test reads ("ready", "committed N"); the store's log lines (RocksDB's
+  // write-stall warnings after many kills) go to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("store_crash_child"));
   uint64_t seed = std::strtoull(argv[2], nullptr, 10);
   auto sync = storage::parse_sync_mode(argv[3]);
   if (!sync.ok()) {
