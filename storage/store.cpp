@@ -306,8 +306,9 @@ absl::Status verify_head(const StoreCore& core, const codec::TreeRecord& tree) {
                 "tree ", in_quotes(info.name), ": a ", std::string(to_string(entry.space)),
                 " record of head version ", info.head_version, " is missing"));
           }
-          if (!got.ok())
+          if (!got.ok()) {
             return to_status(got, absl::StrCat("verifying tree ", in_quotes(info.name)));
+          }
           ++count;
         }
         return true;
