@@ -190,7 +190,7 @@ class StoreCore {
   // it the head again, and open verifies the head with it. So records superseded exactly at the
   // oldest version go when the oldest moves past it. Versions at or above the oldest are never
   // touched, so this runs while the tree takes commits and rollbacks; drop excludes it through
-  // cleanup_mutex. (store.cpp)
+  // cleanup_mutex. (store_journal.cpp)
   absl::StatusOr<uint64_t> clean_below(const TreeState& tree);
 
   // One chunk of a tree's journal, as walk_journal visits it.
@@ -201,7 +201,8 @@ class StoreCore {
   };
   // Visits the journal chunks of versions [from, to) of the tree `info` (namespace `ns`) in order,
   // as of `snapshot` (the latest state when null), while `visit` answers true. DATA_LOSS naming the
-  // tree for a malformed key or chunk; `visit`'s error stops the walk and is returned. (store.cpp)
+  // tree for a malformed key or chunk; `visit`'s error stops the walk and is returned.
+  // (store_journal.cpp)
   absl::Status walk_journal(
       const TreeInfo& info, std::string_view ns, uint64_t from, uint64_t to,
       const rocksdb::Snapshot* snapshot,

@@ -144,10 +144,12 @@ absl::Status PageSet::load_slots(std::span<const PageSlot> wanted) {
   for (std::size_t i = 0; i < ids.size(); ++i) {
     Loaded loaded;
     if ((*records)[i]) {
-      absl::StatusOr<NodePage> page = NodePage::decode(
-          std::move(*(*records)[i]), levels_,
-          absl::StrCat("tree \"", tree_, "\": the page at depth ", ids[i].page_depth));
-      if (!page.ok()) return page.status();
+      // The error names the tree and depth; a decode that succeeds builds no message.
+      absl::StatusOr<NodePage> page = NodePage::decode(std::move(*(*records)[i]), levels_, "it");
+      if (!page.ok()) {
+        return absl::DataLossError(absl::StrCat("tree \"", tree_, "\": the page at depth ",
+                                                ids[i].page_depth, ": ", page.status().message()));
+      }
       loaded.page = std::move(*page);
       loaded.stored = true;
     }

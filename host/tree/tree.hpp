@@ -99,8 +99,8 @@ struct ApplyStats {
   std::uint64_t nodes_read = 0;
   std::uint64_t records_written = 0;
   std::uint64_t bytes_written = 0;  // the written records' keys and values, as the tree gave them
-  std::uint64_t leaf_hashes = 0;        // smt: Poseidon leaf hashes
-  std::uint64_t node_hashes = 0;        // smt: Poseidon node hashes
+  std::uint64_t leaf_hashes = 0;    // smt: Poseidon leaf hashes
+  std::uint64_t node_hashes = 0;    // smt: Poseidon node hashes
   std::uint64_t commitment_deltas = 0;  // verkle: fixed-base multiplications
   double read_ms = 0;                   // reading the touched paths
   double plan_ms = 0;                   // planning the changed nodes on the host

@@ -70,8 +70,8 @@ nlohmann::json stats_json(const tree::ApplyStats& s) {
 void print_stats(const tree::ApplyStats& s) {
   std::cerr << "ops " << s.ops << " (inserted " << s.inserted << ", updated " << s.updated
             << ", deleted " << s.deleted << ", absent deletes " << s.absent_deletes
-            << "), nodes read " << s.nodes_read << ", records written " << s.records_written
-            << " (" << s.bytes_written << " bytes)";
+            << "), nodes read " << s.nodes_read << ", records written " << s.records_written << " ("
+            << s.bytes_written << " bytes)";
   if (s.leaf_hashes + s.node_hashes > 0) {
     std::cerr << ", Poseidon hashes " << s.leaf_hashes << " leaf / " << s.node_hashes << " node";
   }

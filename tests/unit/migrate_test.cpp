@@ -183,9 +183,8 @@ TEST_F(MigrateTest, MisuseIsRefusedAndTouchesNothing) {
 
 TEST_F(MigrateTest, TheCommandLineMigrates) {
   // A trailing slash names the same directory.
-  const testing::CommandResult run = testing::run_command(kArbor + " migrate " +
-                                                          old_dir_.string() + " " +
-                                                          new_dir_.string() + "/");
+  const testing::CommandResult run = testing::run_command(kArbor + " migrate " + old_dir_.string() +
+                                                          " " + new_dir_.string() + "/");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_NE(run.out.find("migrated 4 trees"), std::string::npos) << run.out;
   const testing::CommandResult root = testing::run_command(
