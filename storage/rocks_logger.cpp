@@ -2,6 +2,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 
 #include "spdlog/spdlog.h"
 
@@ -33,7 +34,12 @@ class SpdlogRocksLogger final : public rocksdb::Logger {
     Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, arguments);
   }
   void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list arguments) override {
-    const spdlog::level::level_enum mapped = spdlog_level(level);
+    spdlog::level::level_enum mapped = spdlog_level(level);
+    // Files a bulk load ingested (storage/tree_loader.hpp) carry no unique ID, which RocksDB
+    // says once per process at warning level; nothing is wrong with them.
+    if (mapped == spdlog::level::warn && std::strstr(format, "without unique ID") != nullptr) {
+      mapped = spdlog::level::debug;
+    }
     if (!spdlog::should_log(mapped)) return;  // most lines: no formatting at all
     char line[2048];
     std::vsnprintf(line, sizeof line, format, arguments);

@@ -29,6 +29,7 @@
 #include "storage/rocks_logger.hpp"
 #include "storage/rocks_status.hpp"
 #include "storage/store_core.hpp"
+#include "storage/tree_loader.hpp"
 #include "storage/write_health.hpp"
 
 namespace arbor::storage {
@@ -59,12 +60,6 @@ absl::Status check_retained(std::string_view name, const TreeInfo& info, uint64_
                                               info.oldest_version));
   }
   return absl::OkStatus();
-}
-
-int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 bool valid_tree_name(std::string_view name) {
@@ -480,6 +475,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::open(const std::filesystem::path& 
                                                    const StoreOptions& options) {
   auto core = open_core(dir, options, false);
   if (!core.ok()) return core.status();
+  // What a bulk load that crashed left (storage/tree_loader.hpp): never ingested, so never read.
+  std::error_code error;
+  std::filesystem::remove_all(dir / kLoadDirectoryName, error);
+  if (error) {
+    spdlog::warn("removing the unfinished bulk load in {}: {}", dir.string(), error.message());
+  }
   return std::unique_ptr<Store>(new Store(std::move(*core)));
 }
 
@@ -497,8 +498,7 @@ absl::Status Store::write_health() const { return core_->health->status(); }
 // ---------------------------------------------------------------------------------------------
 // Registry
 
-absl::StatusOr<TreeInfo> Store::create_tree(const TreeSpec& spec) {
-  if (auto writable = core_->require_writable(); !writable.ok()) return writable;
+absl::Status check_tree_spec(const TreeSpec& spec, bool check_empty_root) {
   if (!valid_tree_name(spec.name)) {
     return absl::InvalidArgumentError(
         absl::StrCat("tree name ", in_quotes(spec.name),
@@ -519,39 +519,41 @@ absl::StatusOr<TreeInfo> Store::create_tree(const TreeSpec& spec) {
     return absl::InvalidArgumentError(
         absl::StrCat("tree parameters of ", spec.params.size(), " bytes exceed ", kMaxParamsBytes));
   }
-  if (spec.empty_root.size() > kMaxRootBytes) {
+  if (check_empty_root && spec.empty_root.size() > kMaxRootBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("a root of ", spec.empty_root.size(), " bytes exceeds ", kMaxRootBytes));
   }
-  std::string ns = codec::tree_namespace(spec.name);
-  if (codec::prefix_successor(ns).empty()) {
+  if (codec::prefix_successor(codec::tree_namespace(spec.name)).empty()) {
     return absl::InvalidArgumentError(absl::StrCat("tree name ", in_quotes(spec.name),
                                                    " maps to a reserved namespace; pick another"));
   }
+  return absl::OkStatus();
+}
 
-  std::unique_lock lock(core_->registry_mutex);
-  if (core_->trees.contains(spec.name)) {
-    return absl::AlreadyExistsError(absl::StrCat("tree ", in_quotes(spec.name), " already exists"));
-  }
-  for (const auto& [other, state] : core_->trees) {
-    if (state->ns == ns) {
-      return absl::AlreadyExistsError(absl::StrCat("tree name ", in_quotes(spec.name),
-                                                   " collides with tree ", in_quotes(other),
-                                                   "; pick another name"));
-    }
-  }
+codec::TreeRecord new_tree_record(const TreeSpec& spec, std::string ns, std::string root) {
   codec::TreeRecord record;
-  record.ns = ns;
+  record.ns = std::move(ns);
   record.info.name = spec.name;
   record.info.scheme = spec.scheme;
   record.info.params = spec.params;
   record.info.node_key_bytes = spec.node_key_bytes;
   record.info.value_key_bytes = spec.value_key_bytes;
   record.info.keep_versions = spec.keep_versions;
-  record.info.head_root = spec.empty_root;
+  record.info.head_root = std::move(root);
   record.info.head_version = spec.base_version;
   record.info.oldest_version = spec.base_version;
   record.info.created_unix_ms = spec.created_unix_ms.value_or(now_unix_ms());
+  return record;
+}
+
+absl::StatusOr<TreeInfo> Store::create_tree(const TreeSpec& spec) {
+  if (auto writable = core_->require_writable(); !writable.ok()) return writable;
+  if (auto checked = check_tree_spec(spec, true); !checked.ok()) return checked;
+  std::string ns = codec::tree_namespace(spec.name);
+
+  std::unique_lock lock(core_->registry_mutex);
+  if (auto free = core_->check_name_free(spec.name, ns); !free.ok()) return free;
+  const codec::TreeRecord record = new_tree_record(spec, ns, spec.empty_root);
   VersionRecord empty;
   empty.version = spec.base_version;
   empty.root = spec.empty_root;

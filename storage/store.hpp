@@ -176,6 +176,7 @@ struct StoreStats {
 };
 
 class StoreCore;
+class TreeLoader;
 
 // A consistent read of one tree at one version: a RocksDB snapshot, so commits, rollbacks and
 // prunes that happen while it is held do not change what it sees. Safe to use from many threads.
@@ -223,6 +224,10 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   absl::StatusOr<TreeInfo> create_tree(const TreeSpec& spec);
+  // Starts a bulk load of a new tree (storage/tree_loader.hpp): the spec is checked as by
+  // create_tree, except its empty_root, since TreeLoader::finish gives the first version's root.
+  // FAILED_PRECONDITION while another load of this store runs.
+  absl::StatusOr<std::unique_ptr<TreeLoader>> load_tree(const TreeSpec& spec);
   // Removes the tree and all of its records.
   absl::Status drop_tree(std::string_view name);
   absl::StatusOr<TreeInfo> tree_info(std::string_view name) const;

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <map>
@@ -48,6 +49,18 @@ inline Family family_of(Space space) {
 inline std::string in_quotes(std::string_view name) {
   return absl::StrCat("'", std::string(name), "'");
 }
+
+inline int64_t now_unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// create_tree's checks of a spec, apart from the registry's (store.cpp).
+absl::Status check_tree_spec(const TreeSpec& spec, bool check_empty_root);
+
+// The registry record of a new tree whose first version has `root` (store.cpp).
+codec::TreeRecord new_tree_record(const TreeSpec& spec, std::string ns, std::string root);
 
 inline absl::Status no_such_tree(std::string_view name) {
   return absl::NotFoundError(absl::StrCat("no tree named ", in_quotes(name)));
@@ -102,6 +115,22 @@ class StoreCore {
     auto found = trees.find(name);
     if (found == trees.end()) return no_such_tree(name);
     return found->second;
+  }
+
+  // ALREADY_EXISTS when a tree has this name, or another tree this namespace. Needs
+  // registry_mutex held.
+  absl::Status check_name_free(std::string_view name, std::string_view ns) const {
+    if (trees.contains(name)) {
+      return absl::AlreadyExistsError(absl::StrCat("tree ", in_quotes(name), " already exists"));
+    }
+    for (const auto& [other, state] : trees) {
+      if (state->ns == ns) {
+        return absl::AlreadyExistsError(absl::StrCat("tree name ", in_quotes(name),
+                                                     " collides with tree ", in_quotes(other),
+                                                     "; pick another name"));
+      }
+    }
+    return absl::OkStatus();
   }
 
   // Reads the registry record of `name` as of `snapshot` (the latest state when null).
@@ -254,6 +283,8 @@ class StoreCore {
 
   mutable std::shared_mutex registry_mutex;
   std::map<std::string, std::shared_ptr<TreeState>, std::less<>> trees;
+
+  std::atomic<bool> loading{false};  // a TreeLoader is at work (one per store)
 
   std::mutex cleanup_mutex;
   std::mutex worker_mutex;

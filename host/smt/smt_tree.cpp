@@ -355,11 +355,8 @@ SmtTree::SmtTree(storage::Store& store, std::string name, SmtParams params,
   cache_.reset(head_root);
 }
 
-absl::StatusOr<std::unique_ptr<SmtTree>> SmtTree::create(storage::Store& store,
-                                                         const std::string& name,
-                                                         const SmtCreateOptions& create,
-                                                         host::ComputeBackend& backend,
-                                                         const SmtTreeOptions& options) {
+absl::StatusOr<storage::TreeSpec> smt_tree_spec(const std::string& name,
+                                                const SmtCreateOptions& create) {
   if (create.max_depth < 1 || create.max_depth > kMaxDepthLimit) {
     return absl::InvalidArgumentError(
         absl::StrCat("max depth must be 1..", kMaxDepthLimit, ", got ", create.max_depth));
@@ -368,21 +365,30 @@ absl::StatusOr<std::unique_ptr<SmtTree>> SmtTree::create(storage::Store& store,
     return absl::InvalidArgumentError(
         absl::StrCat("page levels must be 1..", kMaxPageLevels, ", got ", create.page_levels));
   }
-  const SmtParams params{create.max_depth, create.page_levels};
   storage::TreeSpec spec;
   spec.name = name;
   spec.scheme = std::string(kScheme);
-  spec.params = encode_params(params);
+  spec.params = encode_params({create.max_depth, create.page_levels});
   spec.node_key_bytes = kNodeKeyBytes;
   spec.value_key_bytes = kValueKeyBytes;
   spec.keep_versions = create.keep_versions;
   spec.empty_root = fr_bytes(Fr::zero());
   spec.base_version = create.base_version;
   spec.created_unix_ms = create.created_unix_ms;
-  absl::StatusOr<storage::TreeInfo> info = store.create_tree(spec);
+  return spec;
+}
+
+absl::StatusOr<std::unique_ptr<SmtTree>> SmtTree::create(storage::Store& store,
+                                                         const std::string& name,
+                                                         const SmtCreateOptions& create,
+                                                         host::ComputeBackend& backend,
+                                                         const SmtTreeOptions& options) {
+  absl::StatusOr<storage::TreeSpec> spec = smt_tree_spec(name, create);
+  if (!spec.ok()) return spec.status();
+  absl::StatusOr<storage::TreeInfo> info = store.create_tree(*spec);
   if (!info.ok()) return info.status();
-  return std::unique_ptr<SmtTree>(
-      new SmtTree(store, name, params, backend, options, info->head_root));
+  return std::unique_ptr<SmtTree>(new SmtTree(store, name, {create.max_depth, create.page_levels},
+                                              backend, options, info->head_root));
 }
 
 absl::StatusOr<std::unique_ptr<SmtTree>> SmtTree::open(storage::Store& store,

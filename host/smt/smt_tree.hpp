@@ -49,6 +49,10 @@ struct SmtCreateOptions {
   int page_levels = kDefaultPageLevels;  // levels per node page, 1..6 (host/smt/node_pages.hpp)
 };
 
+// The store's description of a new SMT; INVALID_ARGUMENT for options out of range.
+absl::StatusOr<storage::TreeSpec> smt_tree_spec(const std::string& name,
+                                                const SmtCreateOptions& create);
+
 struct SmtTreeOptions {
   std::uint64_t node_cache_bytes = 64ULL << 20;  // 0 disables the cache
 };

@@ -2,6 +2,7 @@
 #include "CLI/CLI.hpp"
 #include "rpc/cli/cli_support.hpp"
 #include "rpc/cli/hash_command.hpp"
+#include "rpc/cli/load_command.hpp"
 #include "rpc/cli/migrate_command.hpp"
 #include "rpc/cli/scheme_text.hpp"
 #include "rpc/cli/server_command.hpp"
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   arbor::cli::add_tree_command(app, arbor::cli::kVerkle, exit_code);
   arbor::cli::add_server_commands(app, exit_code);
   arbor::cli::add_migrate_command(app, exit_code);
+  arbor::cli::add_load_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
