@@ -11,6 +11,7 @@
 
 #include "bench/bench_support.hpp"
 #include "benchmark/benchmark.h"
+#include "host/smt/smt_bulk_load.hpp"
 #include "host/smt/smt_proof_codec.hpp"
 #include "host/smt/smt_tree.hpp"
 #include "kernels/field/bn254_fr_text.hpp"
@@ -65,21 +66,23 @@ BenchTree& tree_of(std::int64_t leaves, int page_levels = arbor::smt::kDefaultPa
   auto store = arbor::storage::Store::open(slot->dir);
   if (!store.ok()) std::abort();
   slot->store = std::move(*store);
-  auto tree = SmtTree::create(*slot->store, "bench", with_page_levels(page_levels), backend());
+  // Bulk-loaded (host/smt/smt_bulk_load.hpp): the tree batches would build, in seconds rather
+  // than the half hour 10^7 leaves took as batches; BM_SmtBulkLoad measures the load itself.
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<SmtLoadEntry> entries;
+  entries.reserve(leaves);
+  for (std::int64_t i = 0; i < leaves; ++i) {
+    const Fr key = random_fr(slot->rng);
+    if (slot->keys.size() < 100000) slot->keys.push_back(key);
+    entries.push_back(load_entry(key, random_fr(slot->rng)));
+  }
+  SmtLoadOptions load;
+  load.create = with_page_levels(page_levels);
+  if (!load_smt(*slot->store, "bench", std::move(entries), backend(), load).ok()) std::abort();
+  auto tree = SmtTree::open(*slot->store, "bench", backend());
   if (!tree.ok()) std::abort();
   slot->tree = std::move(*tree);
-  const auto started = std::chrono::steady_clock::now();
-  constexpr std::int64_t kChunk = 200000;
-  for (std::int64_t done = 0; done < leaves; done += kChunk) {
-    std::vector<SmtOp> ops;
-    for (std::int64_t i = done; i < std::min(leaves, done + kChunk); ++i) {
-      const Fr key = random_fr(slot->rng);
-      if (slot->keys.size() < 100000) slot->keys.push_back(key);
-      ops.push_back(SmtOp::put(key, random_fr(slot->rng)));
-    }
-    if (!slot->tree->apply(ops).ok()) std::abort();
-  }
-  fprintf(stderr, "smt_bench: built a %lld-leaf tree in %.1f s on %s\n",
+  fprintf(stderr, "smt_bench: loaded a %lld-leaf tree in %.1f s on %s\n",
           static_cast<long long>(leaves),
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
           backend().description().c_str());
@@ -238,6 +241,86 @@ void BM_SmtWorkloadFromFile(benchmark::State& state) {
                          benchmark::Counter::kIsRate);
 }
 
+// Building a tree of range(0) random keys in a fresh store: by bulk load (BM_SmtBulkLoad) and by
+// applying the same keys in batches of range(1) (BM_SmtBuildByBatches), so the two compare in
+// one run. hash_ceiling_ratio: the achieved keys/s over what the backend's hashing alone allows
+// (its hashes/s in this very build over the hashes per key).
+void BM_SmtBulkLoad(benchmark::State& state) {
+  const std::int64_t leaves = state.range(0);
+  double sort = 0, build = 0, hash = 0, pages = 0, ingest = 0, files = 0, hashes = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    BenchTree bench;
+    bench.dir = arbor::bench::make_bench_dir("arbor-smt-load");
+    arbor::storage::StoreOptions options;
+    options.sync = arbor::storage::SyncMode::kNone;
+    bench.store = or_die(arbor::storage::Store::open(bench.dir, options), "opening the store");
+    std::vector<SmtLoadEntry> entries;
+    entries.reserve(leaves);
+    for (std::int64_t i = 0; i < leaves; ++i) {
+      entries.push_back(load_entry(random_fr(bench.rng), random_fr(bench.rng)));
+    }
+    state.ResumeTiming();
+    const SmtLoadReport report =
+        or_die(load_smt(*bench.store, "bench", std::move(entries), backend()), "load");
+    state.PauseTiming();
+    sort += report.sort_ms;
+    build += report.build_ms;
+    hash += report.hash_ms;
+    pages += report.pages_ms;
+    ingest += report.ingest_ms;
+    files += static_cast<double>(report.file_bytes);
+    hashes += static_cast<double>(report.leaf_hashes + report.node_hashes);
+    bench.store.reset();
+    state.ResumeTiming();
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["keys_per_s"] =
+      benchmark::Counter(static_cast<double>(leaves) * n, benchmark::Counter::kIsRate);
+  state.counters["sort_ms"] = sort / n;
+  state.counters["build_ms"] = build / n;
+  state.counters["hash_ms"] = hash / n;
+  state.counters["pages_ms"] = pages / n;
+  state.counters["ingest_ms"] = ingest / n;
+  state.counters["file_bytes_per_key"] = files / n / static_cast<double>(leaves);
+  state.counters["hashes_per_key"] = hashes / n / static_cast<double>(leaves);
+  state.SetLabel(backend().description());
+}
+
+void BM_SmtBuildByBatches(benchmark::State& state) {
+  const std::int64_t leaves = state.range(0);
+  const std::int64_t batch = state.range(1);
+  double hash = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    BenchTree bench;
+    bench.dir = arbor::bench::make_bench_dir("arbor-smt-batches");
+    arbor::storage::StoreOptions options;
+    options.sync = arbor::storage::SyncMode::kNone;
+    bench.store = or_die(arbor::storage::Store::open(bench.dir, options), "opening the store");
+    bench.tree = or_die(SmtTree::create(*bench.store, "bench", SmtCreateOptions{}, backend()),
+                        "create");
+    std::vector<std::vector<SmtOp>> batches;
+    for (std::int64_t done = 0; done < leaves; done += batch) {
+      auto& ops = batches.emplace_back();
+      for (std::int64_t i = done; i < std::min(leaves, done + batch); ++i) {
+        ops.push_back(SmtOp::put(random_fr(bench.rng), random_fr(bench.rng)));
+      }
+    }
+    state.ResumeTiming();
+    for (const auto& ops : batches) hash += or_die(bench.tree->apply(ops), "apply").stats.compute_ms;
+    state.PauseTiming();
+    bench.tree.reset();
+    bench.store.reset();
+    state.ResumeTiming();
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["keys_per_s"] =
+      benchmark::Counter(static_cast<double>(leaves) * n, benchmark::Counter::kIsRate);
+  state.counters["hash_ms"] = hash / n;
+  state.SetLabel(backend().description());
+}
+
 // The seed's storage rows: bytes on disk per key and per value byte, node bytes against value
 // bytes, and what compression gains, for a tree of range(0) random keys built in 200 000-key
 // batches with compression range(1) (0 none, 1 the default lz4+zstd), then compacted. Keys and
@@ -295,8 +378,8 @@ void BM_SmtStorageBytesPaged(benchmark::State& state) {
 
 }  // namespace
 
-// Batch sizes 1 .. 10^6 into a 10^6-leaf tree; the 10^7-leaf tree takes about half an hour to
-// build here, so run it on request (--benchmark_filter=BM_SmtApply/10000000).
+// Batch sizes 1 .. 10^6 into a 10^6-leaf tree, and 1 .. 10^5 into a 10^7-leaf one (its load takes
+// a few minutes and ~2 GB of disk here, so run it on request: --benchmark_filter=/10000000/).
 void apply_args(benchmark::internal::Benchmark* b, std::int64_t leaves, std::int64_t batch,
                 int iterations) {
   b->Args({leaves, batch})->Iterations(iterations)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -335,6 +418,20 @@ BENCHMARK(BM_SmtStorageBytesPaged)
     ->ArgsProduct({{200000}, {0, 1}, {1, 3, 4, 6}})
     ->Iterations(1)
     ->Unit(benchmark::kSecond)
+    ->UseRealTime();
+BENCHMARK(BM_SmtBulkLoad)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_SmtBuildByBatches)
+    ->Args({100000, 10000})
+    ->Args({100000, 100000})
+    ->Args({1000000, 10000})
+    ->Args({1000000, 1000000})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_SmtWorkloadFromFile)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
