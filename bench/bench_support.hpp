@@ -1,5 +1,6 @@
-// What the tree benchmarks share: the backend from $ARBOR_BENCH_BACKEND, scratch directories
-// under $ARBOR_BENCH_DIR, and stopping with a message when a setup step fails.
+// What the tree benchmarks share: the backend from $ARBOR_BENCH_BACKEND, store options from
+// $ARBOR_BENCH_COMPRESSION and $ARBOR_BENCH_BLOCK_CACHE_MB, scratch directories under
+// $ARBOR_BENCH_DIR, and stopping with a message when a setup step fails.
 #pragma once
 
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "host/backend/compute_backend.hpp"
 #include "spdlog/spdlog.h"
+#include "storage/store_options.hpp"
 
 namespace arbor::bench {
 
@@ -35,6 +37,25 @@ inline host::ComputeBackend& bench_backend() {
     return std::move(*backend);
   }();
   return *instance;
+}
+
+// How the benchmarks' trees open their stores: the defaults, or $ARBOR_BENCH_COMPRESSION
+// (none | lz4 | lz4+zstd ...) and $ARBOR_BENCH_BLOCK_CACHE_MB, to measure what they cost.
+inline storage::StoreOptions bench_store_options() {
+  storage::StoreOptions options;
+  if (const char* text = std::getenv("ARBOR_BENCH_COMPRESSION"); text && *text) {
+    auto compression = storage::parse_compression(text);
+    if (!compression.ok()) {
+      std::fprintf(stderr, "bench: ARBOR_BENCH_COMPRESSION: %s\n",
+                   std::string(compression.status().message()).c_str());
+      std::exit(2);
+    }
+    options.compression = *compression;
+  }
+  if (const char* text = std::getenv("ARBOR_BENCH_BLOCK_CACHE_MB"); text && *text) {
+    options.block_cache_bytes = std::strtoull(text, nullptr, 10) << 20;
+  }
+  return options;
 }
 
 // A new directory $ARBOR_BENCH_DIR (default /tmp)/<prefix>-XXXXXX.

@@ -63,7 +63,7 @@ BenchTree& tree_of(std::int64_t leaves, int page_levels = arbor::smt::kDefaultPa
   if (slot) return *slot;
   slot = std::make_unique<BenchTree>();
   slot->dir = arbor::bench::make_bench_dir("arbor-smt-bench");
-  auto store = arbor::storage::Store::open(slot->dir);
+  auto store = arbor::storage::Store::open(slot->dir, arbor::bench::bench_store_options());
   if (!store.ok()) std::abort();
   slot->store = std::move(*store);
   // Bulk-loaded (host/smt/smt_bulk_load.hpp): the tree batches would build, in seconds rather
@@ -298,8 +298,8 @@ void BM_SmtBuildByBatches(benchmark::State& state) {
     arbor::storage::StoreOptions options;
     options.sync = arbor::storage::SyncMode::kNone;
     bench.store = or_die(arbor::storage::Store::open(bench.dir, options), "opening the store");
-    bench.tree = or_die(SmtTree::create(*bench.store, "bench", SmtCreateOptions{}, backend()),
-                        "create");
+    bench.tree =
+        or_die(SmtTree::create(*bench.store, "bench", SmtCreateOptions{}, backend()), "create");
     std::vector<std::vector<SmtOp>> batches;
     for (std::int64_t done = 0; done < leaves; done += batch) {
       auto& ops = batches.emplace_back();
@@ -308,7 +308,8 @@ void BM_SmtBuildByBatches(benchmark::State& state) {
       }
     }
     state.ResumeTiming();
-    for (const auto& ops : batches) hash += or_die(bench.tree->apply(ops), "apply").stats.compute_ms;
+    for (const auto& ops : batches)
+      hash += or_die(bench.tree->apply(ops), "apply").stats.compute_ms;
     state.PauseTiming();
     bench.tree.reset();
     bench.store.reset();
@@ -378,8 +379,9 @@ void BM_SmtStorageBytesPaged(benchmark::State& state) {
 
 }  // namespace
 
-// Batch sizes 1 .. 10^6 into a 10^6-leaf tree, and 1 .. 10^5 into a 10^7-leaf one (its load takes
-// a few minutes and ~2 GB of disk here, so run it on request: --benchmark_filter=/10000000/).
+// Batch sizes 1 .. 10^6 into a 10^6-leaf tree, and 1 .. 10^5 into 10^7 and 10^8 leaves (loads of
+// about a minute and ten here, so run them on request: --benchmark_filter=/10000000/ or
+// /100000000/).
 void apply_args(benchmark::internal::Benchmark* b, std::int64_t leaves, std::int64_t batch,
                 int iterations) {
   b->Args({leaves, batch})->Iterations(iterations)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -391,8 +393,12 @@ BENCHMARK(BM_SmtApply)->Apply([](auto* b) { apply_args(b, 1000000, 1000000, 1); 
 BENCHMARK(BM_SmtApply)->Apply([](auto* b) { apply_args(b, 10000000, 1, 100); });
 BENCHMARK(BM_SmtApply)->Apply([](auto* b) { apply_args(b, 10000000, 1000, 5); });
 BENCHMARK(BM_SmtApply)->Apply([](auto* b) { apply_args(b, 10000000, 100000, 1); });
-BENCHMARK(BM_SmtProve)->Arg(1000000)->Arg(10000000)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_SmtVerify)->Arg(1000000)->Arg(10000000)->Unit(benchmark::kMicrosecond);
+// 10^8 leaves: a load of ~10 minutes, ~8 GB of memory and ~35 GB of disk at its peak here.
+BENCHMARK(BM_SmtApply)->Apply([](auto* b) { apply_args(b, 100000000, 1, 100); });
+BENCHMARK(BM_SmtApply)->Apply([](auto* b) { apply_args(b, 100000000, 1000, 5); });
+BENCHMARK(BM_SmtApply)->Apply([](auto* b) { apply_args(b, 100000000, 100000, 1); });
+BENCHMARK(BM_SmtProve)->Arg(1000000)->Arg(10000000)->Arg(100000000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SmtVerify)->Arg(1000000)->Arg(10000000)->Arg(100000000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SmtMultiProofSize)
     ->Args({1000000, 16})
     ->Args({1000000, 256})
