@@ -1,8 +1,7 @@
-// The random Verkle trees the Verkle benchmarks run on: N random keys and values, built once per
-// size per process in a scratch store under $ARBOR_BENCH_DIR (and compacted, so that no background
-// compaction runs under the timed work), with a sample of their keys. Close
-// them (verkle_bench_trees().clear()) before main returns: a RocksDB database must not outlive
-// RocksDB's own statics.
+// The random Verkle trees the Verkle benchmarks run on: N random keys and values, bulk-loaded once
+// per size per process in a scratch store under $ARBOR_BENCH_DIR, with a sample of their keys.
+// Close them (verkle_bench_trees().clear()) before main returns: a RocksDB database must not
+// outlive RocksDB's own statics.
 #pragma once
 
 #include <chrono>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "bench/bench_support.hpp"
+#include "host/verkle/verkle_bulk_load.hpp"
 #include "host/verkle/verkle_tree.hpp"
 #include "kernels/verkle/pedersen.hpp"
 
@@ -60,26 +60,21 @@ inline VerkleBenchTree& verkle_bench_tree(std::int64_t keys, host::ComputeBacken
   storage::StoreOptions options;
   options.sync = storage::SyncMode::kNone;  // loading; timed batches commit the same way
   slot->store = or_die(storage::Store::open(slot->dir, options), "opening the store");
-  slot->tree = or_die(verkle::VerkleTree::create(*slot->store, "bench", {}, backend), "create");
   (void)verkle::default_pedersen_tables();  // built once, not charged to the first batch
+  // Bulk-loaded (host/verkle/verkle_bulk_load.hpp): the tree one batch of these keys would build,
+  // its files already at the bottom level, so no compaction runs under the timed work.
   const auto started = std::chrono::steady_clock::now();
-  constexpr std::int64_t kChunk = 100000;
-  for (std::int64_t done = 0; done < keys; done += kChunk) {
-    std::vector<verkle::VerkleOp> ops;
-    for (std::int64_t i = done; i < std::min(keys, done + kChunk); ++i) {
-      const verkle::Key32 key = random_bytes32(slot->rng);
-      if (slot->keys.size() < VerkleBenchTree::kKeySample) slot->keys.push_back(key);
-      ops.push_back(verkle::VerkleOp::put(key, random_bytes32(slot->rng)));
-    }
-    or_die(slot->tree->apply(ops), "preload");
+  std::vector<verkle::VerkleLoadEntry> entries;
+  entries.reserve(keys);
+  for (std::int64_t i = 0; i < keys; ++i) {
+    const verkle::Key32 key = random_bytes32(slot->rng);
+    if (slot->keys.size() < VerkleBenchTree::kKeySample) slot->keys.push_back(key);
+    entries.push_back({key, random_bytes32(slot->rng)});
   }
+  or_die(verkle::load_verkle(*slot->store, "bench", std::move(entries), backend), "load");
+  slot->tree = or_die(verkle::VerkleTree::open(*slot->store, "bench", backend), "open");
   slot->root = or_die(slot->tree->root(), "root");
-  // Let the load's compactions finish now rather than run under the timed work.
-  if (absl::Status s = slot->store->compact(); !s.ok()) {
-    std::fprintf(stderr, "bench: compacting: %s\n", std::string(s.message()).c_str());
-    std::exit(2);
-  }
-  std::fprintf(stderr, "verkle bench: built a %lld-key tree in %.1f s on %s\n",
+  std::fprintf(stderr, "verkle bench: loaded a %lld-key tree in %.1f s on %s\n",
                static_cast<long long>(keys),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
                backend.description().c_str());

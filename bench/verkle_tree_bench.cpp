@@ -130,9 +130,103 @@ void BM_VerkleWorkloadFromFile(benchmark::State& state) {
 
 BENCHMARK(BM_VerkleWorkloadFromFile)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// Building a tree of range(0) random keys in a fresh store: by bulk load (BM_VerkleBulkLoad) and
+// by applying the same keys in batches of range(1) (BM_VerkleBuildByBatches), in one run.
+// muls_per_s: fixed-base multiplications a second, the work that bounds both.
+std::vector<arbor::verkle::VerkleLoadEntry> random_entries(std::mt19937_64& rng, std::int64_t n) {
+  std::vector<arbor::verkle::VerkleLoadEntry> entries;
+  entries.reserve(n);
+  for (std::int64_t i = 0; i < n; ++i) {
+    entries.push_back({arbor::bench::random_bytes32(rng), arbor::bench::random_bytes32(rng)});
+  }
+  return entries;
+}
+
+std::unique_ptr<arbor::storage::Store> scratch_store(const std::filesystem::path& dir) {
+  arbor::storage::StoreOptions options;
+  options.sync = arbor::storage::SyncMode::kNone;
+  return or_die(arbor::storage::Store::open(dir, options), "opening the store");
+}
+
+void BM_VerkleBulkLoad(benchmark::State& state) {
+  const std::int64_t keys = state.range(0);
+  std::mt19937_64 rng(20261204);
+  double math = 0, muls = 0, files = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const auto dir = arbor::bench::make_bench_dir("arbor-verkle-load");
+    auto store = scratch_store(dir);
+    auto entries = random_entries(rng, keys);
+    state.ResumeTiming();
+    const auto report =
+        or_die(arbor::verkle::load_verkle(*store, "bench", std::move(entries), backend()), "load");
+    state.PauseTiming();
+    math += report.math_ms;
+    muls += static_cast<double>(report.commitment_deltas);
+    files += static_cast<double>(report.file_bytes);
+    store.reset();
+    std::filesystem::remove_all(dir);
+    state.ResumeTiming();
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["keys_per_s"] =
+      benchmark::Counter(static_cast<double>(keys) * n, benchmark::Counter::kIsRate);
+  state.counters["math_ms"] = math / n;
+  state.counters["muls_per_key"] = muls / n / static_cast<double>(keys);
+  state.counters["math_muls_per_s"] = muls / (math / 1e3);
+  state.counters["file_bytes_per_key"] = files / n / static_cast<double>(keys);
+  state.SetLabel(backend().description());
+}
+
+void BM_VerkleBuildByBatches(benchmark::State& state) {
+  const std::int64_t keys = state.range(0);
+  const std::int64_t batch = state.range(1);
+  std::mt19937_64 rng(20261204);
+  double math = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const auto dir = arbor::bench::make_bench_dir("arbor-verkle-batches");
+    auto store = scratch_store(dir);
+    auto tree = or_die(arbor::verkle::VerkleTree::create(*store, "bench", {}, backend()), "create");
+    std::vector<std::vector<VerkleOp>> batches;
+    for (const auto& entry : random_entries(rng, keys)) {
+      if (batches.empty() || static_cast<std::int64_t>(batches.back().size()) == batch) {
+        batches.emplace_back();
+      }
+      batches.back().push_back(VerkleOp::put(entry.key, entry.value));
+    }
+    state.ResumeTiming();
+    for (const auto& ops : batches) math += or_die(tree->apply(ops), "apply").stats.compute_ms;
+    state.PauseTiming();
+    tree.reset();
+    store.reset();
+    std::filesystem::remove_all(dir);
+    state.ResumeTiming();
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["keys_per_s"] =
+      benchmark::Counter(static_cast<double>(keys) * n, benchmark::Counter::kIsRate);
+  state.counters["math_ms"] = math / n;
+  state.SetLabel(backend().description());
+}
+
+BENCHMARK(BM_VerkleBulkLoad)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_VerkleBuildByBatches)
+    ->Args({100000, 10000})
+    ->Args({100000, 100000})
+    ->Args({1000000, 100000})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
 // Batches of 10^3 .. 10^5 into a 10^5- and a 10^6-key tree by default. A 10^6 batch and the
-// 10^7-key tree take long to build on a small CPU (about 15 minutes per 10^6 keys on 2 cores
-// here), so they run only with ARBOR_BENCH_LARGE=1.
+// 10^7-key tree (a bulk load of several minutes on 2 cores here) run only with
+// ARBOR_BENCH_LARGE=1.
 void register_apply(std::int64_t keys, std::int64_t batch, int iterations) {
   benchmark::RegisterBenchmark("BM_VerkleApply", BM_VerkleApply)
       ->Args({keys, batch})

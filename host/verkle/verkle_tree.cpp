@@ -130,10 +130,7 @@ std::string describe(const NodeKey& key) {
 VerkleTree::VerkleTree(storage::Store& store, std::string name, host::ComputeBackend& backend)
     : tree::Tree(store, std::move(name), backend) {}
 
-absl::StatusOr<std::unique_ptr<VerkleTree>> VerkleTree::create(storage::Store& store,
-                                                               const std::string& name,
-                                                               const VerkleCreateOptions& create,
-                                                               host::ComputeBackend& backend) {
+storage::TreeSpec verkle_tree_spec(const std::string& name, const VerkleCreateOptions& create) {
   storage::TreeSpec spec;
   spec.name = name;
   spec.scheme = std::string(kScheme);
@@ -144,7 +141,14 @@ absl::StatusOr<std::unique_ptr<VerkleTree>> VerkleTree::create(storage::Store& s
   spec.base_version = create.base_version;
   spec.created_unix_ms = create.created_unix_ms;
   spec.empty_root = std::string(32, '\0');  // the identity serializes to 32 zero bytes
-  absl::StatusOr<storage::TreeInfo> info = store.create_tree(spec);
+  return spec;
+}
+
+absl::StatusOr<std::unique_ptr<VerkleTree>> VerkleTree::create(storage::Store& store,
+                                                               const std::string& name,
+                                                               const VerkleCreateOptions& create,
+                                                               host::ComputeBackend& backend) {
+  absl::StatusOr<storage::TreeInfo> info = store.create_tree(verkle_tree_spec(name, create));
   if (!info.ok()) return info.status();
   return std::unique_ptr<VerkleTree>(new VerkleTree(store, name, backend));
 }

@@ -47,6 +47,9 @@ struct VerkleCreateOptions {
   std::optional<std::int64_t> created_unix_ms = std::nullopt;
 };
 
+// The store's description of a new Verkle tree.
+storage::TreeSpec verkle_tree_spec(const std::string& name, const VerkleCreateOptions& create);
+
 using VerkleApplyOptions = tree::ApplyOptions;
 
 // The shared counters (compute_ms is the commitment math, commit_ms the store commit), and the

@@ -1,5 +1,6 @@
-// `arbor load DIR TREE FILE`: the first import of a large SMT state into a data directory, as a
-// bulk load (host/smt/smt_bulk_load.hpp) instead of batches through arbord.
+// `arbor load DIR TREE FILE [--scheme smt|verkle]`: the first import of a large state into a data
+// directory, as a bulk load (host/smt/smt_bulk_load.hpp, host/verkle/verkle_bulk_load.hpp)
+// instead of batches through arbord.
 #pragma once
 
 #include "CLI/CLI.hpp"

@@ -1,8 +1,7 @@
-// SMT bulk load (host/smt/smt_bulk_load.hpp, storage/tree_loader.hpp): a loaded tree is the tree
-// one batch would build, record for record; it then behaves as any tree; bad input, a taken name
-// and an abandoned load leave the store as it was.
-#include "host/smt/smt_bulk_load.hpp"
-
+// Bulk load (host/smt/smt_bulk_load.hpp, host/verkle/verkle_bulk_load.hpp,
+// storage/tree_loader.hpp): a loaded tree is the tree one batch would build, record for record;
+// it then behaves as any tree; bad input, a taken name and an abandoned load leave the store as it
+// was.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -10,6 +9,8 @@
 #include <random>
 #include <set>
 
+#include "host/smt/smt_bulk_load.hpp"
+#include "host/verkle/verkle_bulk_load.hpp"
 #include "kernels/field/bn254_fr_text.hpp"
 #include "nlohmann/json.hpp"
 #include "storage/tree_loader.hpp"
@@ -67,7 +68,7 @@ std::vector<SmtLoadEntry> entries_of(const std::vector<std::pair<Fr, Fr>>& state
   return entries;
 }
 
-class SmtBulkLoadTest : public ::testing::Test {
+class BulkLoadTest : public ::testing::Test {
  protected:
   void SetUp() override {
     storage::StoreOptions options;
@@ -82,7 +83,7 @@ class SmtBulkLoadTest : public ::testing::Test {
   std::unique_ptr<storage::Store> store_;
 };
 
-TEST_F(SmtBulkLoadTest, LoadedTreeIsTheOneBatchTreeRecordForRecord) {
+TEST_F(BulkLoadTest, LoadedTreeIsTheOneBatchTreeRecordForRecord) {
   auto rng = testing::seeded_rng("LoadedTreeIsTheOneBatchTreeRecordForRecord");
   int case_number = 0;
   for (std::size_t count : {0, 1, 2, 3, 17, 700, 6000}) {
@@ -135,7 +136,7 @@ TEST_F(SmtBulkLoadTest, LoadedTreeIsTheOneBatchTreeRecordForRecord) {
   }
 }
 
-TEST_F(SmtBulkLoadTest, LoadedTreeTakesCommitsRollbackRetentionAndReopening) {
+TEST_F(BulkLoadTest, LoadedTreeTakesCommitsRollbackRetentionAndReopening) {
   auto rng = testing::seeded_rng("LoadedTreeTakesCommitsRollbackRetentionAndReopening");
   const auto state = random_state(rng, 3000, false);
   std::vector<SmtOp> initial;
@@ -202,7 +203,7 @@ TEST_F(SmtBulkLoadTest, LoadedTreeTakesCommitsRollbackRetentionAndReopening) {
   EXPECT_TRUE(verify_proof(*(*tree)->root(), *proof).ok());
 }
 
-TEST_F(SmtBulkLoadTest, RefusalsLeaveNoTreeAndNoFiles) {
+TEST_F(BulkLoadTest, RefusalsLeaveNoTreeAndNoFiles) {
   auto rng = testing::seeded_rng("RefusalsLeaveNoTreeAndNoFiles");
   auto state = random_state(rng, 500, false);
   const auto load_dir = dir_.path() / storage::kLoadDirectoryName;
@@ -277,12 +278,92 @@ TEST_F(SmtBulkLoadTest, RefusalsLeaveNoTreeAndNoFiles) {
   EXPECT_EQ(listed->size(), 2u);  // "taken" and "abandoned"
 }
 
+// Verkle: random keys, many stems with several suffixes, and stems that share long prefixes.
+std::vector<verkle::VerkleLoadEntry> verkle_state(std::mt19937_64& rng, std::size_t count) {
+  std::set<verkle::Key32> seen;
+  std::vector<verkle::VerkleLoadEntry> state;
+  verkle::Key32 previous{};
+  while (state.size() < count) {
+    verkle::VerkleLoadEntry entry;
+    for (auto& byte : entry.key) byte = static_cast<std::uint8_t>(rng());
+    for (auto& byte : entry.value) byte = static_cast<std::uint8_t>(rng());
+    const int shape = static_cast<int>(rng() % 4);
+    if (shape == 0 && !state.empty()) {  // the previous key's stem, another suffix
+      std::copy(previous.begin(), previous.begin() + verkle::kStemBytes, entry.key.begin());
+    } else if (shape == 1 && !state.empty()) {  // a stem sharing 1..30 bytes with the previous
+      const int shared = 1 + static_cast<int>(rng() % 30);
+      std::copy(previous.begin(), previous.begin() + shared, entry.key.begin());
+    }
+    if (rng() % 16 == 0) entry.value = verkle::Value32{};  // zero is a value too
+    if (!seen.insert(entry.key).second) continue;
+    previous = entry.key;
+    state.push_back(entry);
+  }
+  return state;
+}
+
+TEST_F(BulkLoadTest, VerkleLoadedTreeIsTheOneBatchTreeRecordForRecord) {
+  auto rng = testing::seeded_rng("VerkleLoadedTreeIsTheOneBatchTreeRecordForRecord");
+  for (std::size_t count : {0, 1, 2, 5, 300, 2500}) {
+    SCOPED_TRACE(::testing::Message() << count << " keys");
+    const auto state = verkle_state(rng, count);
+    const std::string name = "verkle" + std::to_string(count);
+    auto applied = verkle::VerkleTree::create(*store_, name + "-applied", {}, *backend_);
+    ASSERT_TRUE(applied.ok()) << applied.status();
+    std::vector<verkle::VerkleOp> ops;
+    for (const auto& entry : state) ops.push_back(verkle::VerkleOp::put(entry.key, entry.value));
+    auto batch = (*applied)->apply(ops);
+    ASSERT_TRUE(batch.ok()) << batch.status();
+
+    verkle::VerkleLoadOptions options;
+    options.label = "import";
+    auto loaded = verkle::load_verkle(*store_, name, state, *backend_, options);
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    EXPECT_EQ(loaded->root, batch->root);
+    EXPECT_EQ(loaded->keys, count);
+    EXPECT_EQ(scan(*store_, name, Space::kNodes), scan(*store_, name + "-applied", Space::kNodes));
+    EXPECT_EQ(scan(*store_, name, Space::kValues),
+              scan(*store_, name + "-applied", Space::kValues));
+    auto versions = store_->versions(name);
+    ASSERT_TRUE(versions.ok());
+    EXPECT_EQ(versions->front().entry_count, count);
+    EXPECT_EQ(versions->front().root, std::string(verkle::as_view(batch->root)));
+    // The loaded tree takes a batch as the applied one does.
+    auto tree = verkle::VerkleTree::open(*store_, name, *backend_);
+    ASSERT_TRUE(tree.ok());
+    std::vector<verkle::VerkleOp> more;
+    for (const auto& entry : verkle_state(rng, 40)) {
+      more.push_back(verkle::VerkleOp::put(entry.key, entry.value));
+    }
+    if (count > 0) more.push_back(verkle::VerkleOp::erase(state[rng() % count].key));
+    auto mine = (*tree)->apply(more);
+    auto theirs = (*applied)->apply(more);
+    ASSERT_TRUE(mine.ok() && theirs.ok());
+    EXPECT_EQ(mine->root, theirs->root);
+  }
+  auto state = verkle_state(rng, 50);
+  state.push_back(state[7]);
+  EXPECT_EQ(verkle::load_verkle(*store_, "twice", state, *backend_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->tree_info("twice").status().code(), absl::StatusCode::kNotFound);
+}
+
 std::string wire(const Fr& value) { return fr_bytes(value); }
 
-TEST(SmtLoadCommandTest, LinesAndBinaryFilesLoadTheSameTree) {
+std::string hex_of(std::span<const std::uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out = "0x";
+  for (std::uint8_t byte : bytes) {
+    out.push_back(kDigits[byte >> 4]);
+    out.push_back(kDigits[byte & 15]);
+  }
+  return out;
+}
+
+TEST(LoadCommandTest, LinesAndBinaryFilesLoadTheTreeABatchMakes) {
   const std::string arbor = std::string(ARBOR_BIN_DIR) + "/arbor";
   TempDir dir("smt-load-cli");
-  auto rng = testing::seeded_rng("LinesAndBinaryFilesLoadTheSameTree");
+  auto rng = testing::seeded_rng("LinesAndBinaryFilesLoadTheTreeABatchMakes");
   const auto state = random_state(rng, 2000, false);
   std::ofstream lines(dir.path() / "state.txt");
   std::ofstream binary(dir.path() / "state.bin", std::ios::binary);
@@ -351,6 +432,34 @@ TEST(SmtLoadCommandTest, LinesAndBinaryFilesLoadTheSameTree) {
   }
   // Input is read before the directory is opened, so nothing was created.
   EXPECT_FALSE(std::filesystem::exists(data));
+
+  // Verkle, binary records: the root is the one a batch makes.
+  const auto verkle_entries = verkle_state(rng, 500);
+  {
+    std::ofstream out(dir.path() / "verkle.bin", std::ios::binary);
+    for (const auto& entry : verkle_entries) {
+      out << verkle::as_view(entry.key) << verkle::as_view(entry.value);
+    }
+  }
+  const std::string verkle_dir = (dir.path() / "verkle").string();
+  const testing::CommandResult run = testing::run_command(
+      arbor + " load " + verkle_dir + " state " + (dir.path() / "verkle.bin").string() +
+      " --scheme verkle --format binary --backend cpu");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("loaded 500 keys"), std::string::npos) << run.out;
+  const testing::CommandResult verkle_root =
+      testing::run_command(arbor + " verkle root --data " + verkle_dir + " --tree state --json");
+  ASSERT_EQ(verkle_root.exit_code, 0) << verkle_root.err;
+  auto reference_tree = verkle::VerkleTree::create(**store, "state", {}, *backend);
+  ASSERT_TRUE(reference_tree.ok());
+  std::vector<verkle::VerkleOp> verkle_ops;
+  for (const auto& entry : verkle_entries) {
+    verkle_ops.push_back(verkle::VerkleOp::put(entry.key, entry.value));
+  }
+  auto verkle_applied = (*reference_tree)->apply(verkle_ops);
+  ASSERT_TRUE(verkle_applied.ok());
+  EXPECT_EQ(nlohmann::json::parse(verkle_root.out).at("root").get<std::string>(),
+            hex_of(verkle_applied->root));
 }
 
 }  // namespace
