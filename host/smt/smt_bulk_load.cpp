@@ -25,9 +25,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using storage::Space;
 
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
+using tree::ms_since;
 
 // Hashes per backend job: large enough for a GPU, small enough to bound the inputs' memory.
 constexpr std::size_t kJobHashes = std::size_t{1} << 20;

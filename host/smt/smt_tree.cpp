@@ -19,10 +19,7 @@ using Kind = NodeRecord::Kind;
 
 std::string hex(const Fr& value) { return field::to_hex(value); }
 
-double ms_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-      .count();
-}
+using tree::ms_since;
 
 KeyBits with_bit(KeyBits bits, int depth, bool one) {
   const std::uint64_t mask = 1ULL << (depth & 63);

@@ -15,6 +15,7 @@
 //   present key's value under the key's wire bytes, so reads and scans need no scheme.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -33,6 +34,12 @@
 #include "storage/store.hpp"
 
 namespace arbor::tree {
+
+// Milliseconds since `start`: the timings in ApplyStats and the load reports.
+inline double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
 
 struct Op {
   enum class Kind : std::uint8_t { kPut, kDelete };

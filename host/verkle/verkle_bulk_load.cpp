@@ -20,9 +20,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using storage::Space;
 
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
+using tree::ms_since;
 
 // Stems per leaf job and parents per internal job: large enough for a GPU, small enough to bound
 // the jobs' memory (the deltas of 2^15 stems of 256 values are 2^24 terms at most).

@@ -16,10 +16,7 @@ using storage::Space;
 
 constexpr std::string_view kParams = "verkle-eip6800/1";
 
-double ms_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-      .count();
-}
+using tree::ms_since;
 
 std::string hex(std::span<const std::uint8_t> bytes) {
   return absl::StrCat("0x", absl::BytesToHexString(std::string(as_view(bytes))));
