@@ -82,9 +82,9 @@ absl::Status TreeLoader::add(Space space, std::string_view key, std::string_view
     rocksdb::ColumnFamilyHandle* family = core_->family(files.family);
     // The page cache keeps what was written (RocksDB's default drops it as it goes), so the
     // first reads after a load come from memory where the kernel can hold it.
-    files.writer = std::make_unique<rocksdb::SstFileWriter>(
-        rocksdb::EnvOptions(), core_->db->GetOptions(family), family,
-        /*invalidate_page_cache=*/false);
+    files.writer = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(),
+                                                            core_->db->GetOptions(family), family,
+                                                            /*invalidate_page_cache=*/false);
     std::string path =
         (directory_ / absl::StrCat(kFamilyNames[files.family], "-", files.finished.size(), ".sst"))
             .string();
