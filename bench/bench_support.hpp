@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "host/backend/compute_backend.hpp"
 #include "spdlog/spdlog.h"
+#include "storage/store.hpp"
 #include "storage/store_options.hpp"
 
 namespace arbor::bench {
@@ -78,6 +79,13 @@ T or_die(absl::StatusOr<T> value, const char* what) {
     std::exit(2);
   }
   return std::move(*value);
+}
+
+// A store in `dir` for building trees in (sync none: nothing to lose, nothing to wait for).
+inline std::unique_ptr<storage::Store> open_scratch_store(const std::filesystem::path& dir) {
+  storage::StoreOptions options;
+  options.sync = storage::SyncMode::kNone;
+  return or_die(storage::Store::open(dir, options), "opening the store");
 }
 
 }  // namespace arbor::bench

@@ -252,9 +252,7 @@ void BM_SmtBulkLoad(benchmark::State& state) {
     state.PauseTiming();
     BenchTree bench;
     bench.dir = arbor::bench::make_bench_dir("arbor-smt-load");
-    arbor::storage::StoreOptions options;
-    options.sync = arbor::storage::SyncMode::kNone;
-    bench.store = or_die(arbor::storage::Store::open(bench.dir, options), "opening the store");
+    bench.store = arbor::bench::open_scratch_store(bench.dir);
     std::vector<SmtLoadEntry> entries;
     entries.reserve(leaves);
     for (std::int64_t i = 0; i < leaves; ++i) {
@@ -295,9 +293,7 @@ void BM_SmtBuildByBatches(benchmark::State& state) {
     state.PauseTiming();
     BenchTree bench;
     bench.dir = arbor::bench::make_bench_dir("arbor-smt-batches");
-    arbor::storage::StoreOptions options;
-    options.sync = arbor::storage::SyncMode::kNone;
-    bench.store = or_die(arbor::storage::Store::open(bench.dir, options), "opening the store");
+    bench.store = arbor::bench::open_scratch_store(bench.dir);
     bench.tree =
         or_die(SmtTree::create(*bench.store, "bench", SmtCreateOptions{}, backend()), "create");
     std::vector<std::vector<SmtOp>> batches;

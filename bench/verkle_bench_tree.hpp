@@ -57,10 +57,8 @@ inline VerkleBenchTree& verkle_bench_tree(std::int64_t keys, host::ComputeBacken
   if (slot) return *slot;
   slot = std::make_unique<VerkleBenchTree>();
   slot->dir = make_bench_dir("arbor-verkle-bench");
-  storage::StoreOptions options;
-  options.sync = storage::SyncMode::kNone;  // loading; timed batches commit the same way
-  slot->store = or_die(storage::Store::open(slot->dir, options), "opening the store");
-  (void)verkle::default_pedersen_tables();  // built once, not charged to the first batch
+  slot->store = open_scratch_store(slot->dir);  // timed batches commit in sync none too
+  (void)verkle::default_pedersen_tables();      // built once, not charged to the first batch
   // Bulk-loaded (host/verkle/verkle_bulk_load.hpp): the tree one batch of these keys would build,
   // its files already at the bottom level, so no compaction runs under the timed work.
   const auto started = std::chrono::steady_clock::now();

@@ -142,12 +142,6 @@ std::vector<arbor::verkle::VerkleLoadEntry> random_entries(std::mt19937_64& rng,
   return entries;
 }
 
-std::unique_ptr<arbor::storage::Store> scratch_store(const std::filesystem::path& dir) {
-  arbor::storage::StoreOptions options;
-  options.sync = arbor::storage::SyncMode::kNone;
-  return or_die(arbor::storage::Store::open(dir, options), "opening the store");
-}
-
 void BM_VerkleBulkLoad(benchmark::State& state) {
   const std::int64_t keys = state.range(0);
   std::mt19937_64 rng(20261204);
@@ -155,7 +149,7 @@ void BM_VerkleBulkLoad(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     const auto dir = arbor::bench::make_bench_dir("arbor-verkle-load");
-    auto store = scratch_store(dir);
+    auto store = arbor::bench::open_scratch_store(dir);
     auto entries = random_entries(rng, keys);
     state.ResumeTiming();
     const auto report =
@@ -186,7 +180,7 @@ void BM_VerkleBuildByBatches(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     const auto dir = arbor::bench::make_bench_dir("arbor-verkle-batches");
-    auto store = scratch_store(dir);
+    auto store = arbor::bench::open_scratch_store(dir);
     auto tree = or_die(arbor::verkle::VerkleTree::create(*store, "bench", {}, backend()), "create");
     std::vector<std::vector<VerkleOp>> batches;
     for (const auto& entry : random_entries(rng, keys)) {

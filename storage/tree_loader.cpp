@@ -103,7 +103,6 @@ absl::Status TreeLoader::add(Space space, std::string_view key, std::string_view
   }
   files.last_key.assign(key);
   files.any = true;
-  ++records_;
   if (files.writer->FileSize() >= kLoadFileBytes) return finish_file(files);
   return absl::OkStatus();
 }

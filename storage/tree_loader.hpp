@@ -61,7 +61,6 @@ class TreeLoader {
 
   // Where a builder may keep its own temporary files; removed with the loader's.
   const std::filesystem::path& scratch_directory() const { return directory_; }
-  uint64_t records() const { return records_; }
   uint64_t file_bytes() const { return file_bytes_; }  // of the finished files so far
 
  private:
@@ -78,7 +77,6 @@ class TreeLoader {
   const std::string ns_;
   const std::filesystem::path directory_;
   std::unique_ptr<SpaceFiles> files_[2];
-  uint64_t records_ = 0;
   uint64_t file_bytes_ = 0;
   bool spent_ = false;
 };

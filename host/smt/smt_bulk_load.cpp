@@ -7,14 +7,13 @@
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "host/smt/node_pages.hpp"
+#include "host/tree/bulk_load.hpp"
 #include "kernels/field/bn254_fr_text.hpp"
 #include "storage/tree_loader.hpp"
 #include "tbb/parallel_sort.h"
@@ -71,11 +70,6 @@ std::string key_bytes(const KeyBits& bits) {
   return out;
 }
 
-absl::Status io_error(std::string_view what, const std::string& path) {
-  return absl::InternalError(
-      absl::StrCat(std::string(what), " ", path, ": ", std::strerror(errno)));
-}
-
 // A scratch file of one page row's internal-node records, written once, then read in place.
 class RowRecords {
  public:
@@ -92,10 +86,10 @@ class RowRecords {
   absl::StatusOr<std::uint32_t> append(std::string_view record) {
     if (file_ == nullptr) {
       file_ = std::fopen(path_.c_str(), "wb");
-      if (file_ == nullptr) return io_error("cannot create scratch file", path_);
+      if (file_ == nullptr) return tree::scratch_error("cannot create", path_);
     }
     if (std::fwrite(record.data(), 1, record.size(), file_) != record.size()) {
-      return io_error("cannot write scratch file", path_);
+      return tree::scratch_error("cannot write", path_);
     }
     return count_++;
   }
@@ -103,13 +97,13 @@ class RowRecords {
     if (file_ == nullptr) return absl::OkStatus();
     const bool closed = std::fclose(file_) == 0;
     file_ = nullptr;
-    if (!closed) return io_error("cannot write scratch file", path_);
+    if (!closed) return tree::scratch_error("cannot write", path_);
     bytes_ = static_cast<std::size_t>(count_) * kNodeRecordBytes;
     const int fd = ::open(path_.c_str(), O_RDONLY);
-    if (fd < 0) return io_error("cannot open scratch file", path_);
+    if (fd < 0) return tree::scratch_error("cannot open", path_);
     void* mapped = mmap(nullptr, bytes_, PROT_READ, MAP_PRIVATE, fd, 0);
     ::close(fd);
-    if (mapped == MAP_FAILED) return io_error("cannot map scratch file", path_);
+    if (mapped == MAP_FAILED) return tree::scratch_error("cannot map", path_);
     mapped_ = mapped;
     return absl::OkStatus();
   }
@@ -153,9 +147,7 @@ class Builder {
         max_depth_(options.create.max_depth) {}
 
   absl::StatusOr<SmtLoadReport> run() {
-    if (entries_.size() >= (std::uint64_t{1} << 32)) {
-      return absl::InvalidArgumentError("a bulk load takes fewer than 2^32 keys");
-    }
+    if (absl::Status size = tree::check_load_size(entries_.size()); !size.ok()) return size;
     report_.keys = entries_.size();
     Clock::time_point started = Clock::now();
     if (absl::Status written = write_values(); !written.ok()) return written;
@@ -173,19 +165,16 @@ class Builder {
     }
     report_.pages_ms = ms_since(started);
 
-    progress("ingesting", 0, 1);
-    started = Clock::now();
     storage::TreeLoader::FirstVersion first;
     first.root = fr_bytes(report_.root);
     if (!entries_.empty()) first.root_node_key = node_key(0, KeyBits{});
     first.label = options_.label;
     first.entry_count = entries_.size();
-    absl::StatusOr<storage::TreeInfo> tree = loader_.finish(first);
-    if (!tree.ok()) return tree.status();
-    report_.ingest_ms = ms_since(started);
-    report_.tree = std::move(*tree);
-    report_.file_bytes = loader_.file_bytes();
-    progress("ingesting", 1, 1);
+    absl::StatusOr<tree::Ingested> ingested = tree::ingest_load(loader_, first, options_.progress);
+    if (!ingested.ok()) return ingested.status();
+    report_.tree = std::move(ingested->tree);
+    report_.ingest_ms = ingested->ingest_ms;
+    report_.file_bytes = ingested->file_bytes;
     return report_;
   }
 

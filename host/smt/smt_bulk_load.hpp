@@ -16,7 +16,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "host/backend/compute_backend.hpp"
 #include "host/smt/smt_tree.hpp"
+#include "host/tree/bulk_load.hpp"
 #include "storage/store.hpp"
 
 namespace arbor::smt {
@@ -39,7 +39,7 @@ struct SmtLoadOptions {
   std::string label;        // the first version's label
   // Called as the load advances: stage "values" (0..1), "hashing" (levels done of all),
   // "pages" (page rows written of all), "ingesting" (0..1).
-  std::function<void(std::string_view stage, std::uint64_t done, std::uint64_t total)> progress;
+  tree::LoadProgress progress;
 };
 
 struct SmtLoadReport {

@@ -2,15 +2,14 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <optional>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "host/tree/bulk_load.hpp"
 #include "storage/tree_loader.hpp"
 #include "tbb/parallel_sort.h"
 
@@ -28,11 +27,6 @@ constexpr std::size_t kStemsPerJob = std::size_t{1} << 15;
 constexpr std::size_t kParentsPerJob = std::size_t{1} << 15;
 constexpr int kDepths = static_cast<int>(kStemBytes) + 1;  // 0 (the root) .. 31
 
-absl::Status io_error(std::string_view what, const std::string& path) {
-  return absl::InternalError(
-      absl::StrCat(std::string(what), " ", path, ": ", std::strerror(errno)));
-}
-
 // A scratch file of node records in key order: (key, length, record) written once, read once.
 class RecordFile {
  public:
@@ -47,19 +41,19 @@ class RecordFile {
   absl::Status append(const NodeKey& key, std::string_view record) {
     if (file_ == nullptr) {
       file_ = std::fopen(path_.c_str(), "w+b");
-      if (file_ == nullptr) return io_error("cannot create scratch file", path_);
+      if (file_ == nullptr) return tree::scratch_error("cannot create", path_);
     }
     const auto length = static_cast<std::uint32_t>(record.size());
     if (std::fwrite(key.data(), 1, key.size(), file_) != key.size() ||
         std::fwrite(&length, sizeof length, 1, file_) != 1 ||
         std::fwrite(record.data(), 1, record.size(), file_) != record.size()) {
-      return io_error("cannot write scratch file", path_);
+      return tree::scratch_error("cannot write", path_);
     }
     return absl::OkStatus();
   }
   absl::Status rewind() {
     if (file_ != nullptr && std::fseek(file_, 0, SEEK_SET) != 0) {
-      return io_error("cannot read scratch file", path_);
+      return tree::scratch_error("cannot read", path_);
     }
     return absl::OkStatus();
   }
@@ -70,7 +64,7 @@ class RecordFile {
     std::uint32_t length = 0;
     if (std::fread(key.data(), 1, key.size(), file_) != key.size()) {
       if (std::feof(file_)) return std::nullopt;
-      return io_error("cannot read scratch file", path_);
+      return tree::scratch_error("cannot read", path_);
     }
     std::string record;
     if (std::fread(&length, sizeof length, 1, file_) == 1) {
@@ -79,7 +73,7 @@ class RecordFile {
         return std::make_optional(std::make_pair(key, std::move(record)));
       }
     }
-    return io_error("cannot read scratch file", path_);
+    return tree::scratch_error("cannot read", path_);
   }
 
  private:
@@ -118,9 +112,7 @@ class Builder {
   }
 
   absl::StatusOr<VerkleLoadReport> run() {
-    if (entries_.size() >= (std::uint64_t{1} << 32)) {
-      return absl::InvalidArgumentError("a bulk load takes fewer than 2^32 keys");
-    }
+    if (absl::Status size = tree::check_load_size(entries_.size()); !size.ok()) return size;
     report_.keys = entries_.size();
     Clock::time_point started = Clock::now();
     if (absl::Status written = write_values(); !written.ok()) return written;
@@ -141,19 +133,16 @@ class Builder {
     }
     report_.nodes_ms = ms_since(started);
 
-    progress("ingesting", 0, 1);
-    started = Clock::now();
     storage::TreeLoader::FirstVersion first;
     first.root = std::string(as_view(report_.root));
     if (!entries_.empty()) first.root_node_key = std::string(as_view(root_node_key()));
     first.label = options_.label;
     first.entry_count = entries_.size();
-    absl::StatusOr<storage::TreeInfo> tree = loader_.finish(first);
-    if (!tree.ok()) return tree.status();
-    report_.ingest_ms = ms_since(started);
-    report_.tree = std::move(*tree);
-    report_.file_bytes = loader_.file_bytes();
-    progress("ingesting", 1, 1);
+    absl::StatusOr<tree::Ingested> ingested = tree::ingest_load(loader_, first, options_.progress);
+    if (!ingested.ok()) return ingested.status();
+    report_.tree = std::move(ingested->tree);
+    report_.ingest_ms = ingested->ingest_ms;
+    report_.file_bytes = ingested->file_bytes;
     return report_;
   }
 
@@ -162,11 +151,9 @@ class Builder {
     if (options_.progress) options_.progress(stage, done, total);
   }
 
-  absl::Status timed(absl::Status (host::ComputeBackend::*job)(std::span<Point>,
-                                                               std::span<const CommitmentDelta>),
-                     std::span<Point> points, std::span<const CommitmentDelta> deltas) {
+  absl::Status update(std::span<Point> points, std::span<const CommitmentDelta> deltas) {
     const Clock::time_point started = Clock::now();
-    absl::Status done = (backend_.*job)(points, deltas);
+    absl::Status done = backend_.verkle_update_commitments(points, deltas);
     report_.math_ms += ms_since(started);
     report_.commitment_deltas += deltas.size();
     return done;
@@ -176,9 +163,6 @@ class Builder {
     absl::Status done = backend_.verkle_map_to_field(points, out);
     report_.math_ms += ms_since(started);
     return done;
-  }
-  absl::Status update(std::span<Point> points, std::span<const CommitmentDelta> deltas) {
-    return timed(&host::ComputeBackend::verkle_update_commitments, points, deltas);
   }
 
   absl::Status write_values() {

@@ -12,13 +12,13 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "host/backend/compute_backend.hpp"
+#include "host/tree/bulk_load.hpp"
 #include "host/verkle/verkle_tree.hpp"
 #include "storage/store.hpp"
 
@@ -34,7 +34,7 @@ struct VerkleLoadOptions {
   std::string label;           // the first version's label
   // Called as the load advances: stage "values" (0..1), "leaves" (stems done of all),
   // "internal" (depths done of all), "nodes" (depths written of all), "ingesting" (0..1).
-  std::function<void(std::string_view stage, std::uint64_t done, std::uint64_t total)> progress;
+  tree::LoadProgress progress;
 };
 
 struct VerkleLoadReport {

@@ -86,6 +86,16 @@ ProgressBar::ProgressBar(std::string what, std::uint64_t total, bool enabled, st
 
 ProgressBar::~ProgressBar() { finish(); }
 
+void StagedProgress::update(std::string_view stage, std::uint64_t done, std::uint64_t total,
+                            std::string_view unit) {
+  if (!bar_ || stage_ != stage) {
+    if (bar_) bar_->finish();
+    stage_ = std::string(stage);
+    bar_ = std::make_unique<ProgressBar>(stage_, total, enabled_, std::string(unit));
+  }
+  bar_->update(done);
+}
+
 void ProgressBar::update(std::uint64_t done) {
   done_ = done;
   if (!enabled_) return;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -49,6 +50,23 @@ class ProgressBar {
   bool finished_ = false;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point drawn_{};
+};
+
+// One progress bar at a time for work in stages (a load's stages, a migration's trees): a new
+// name finishes the current bar and starts the next.
+class StagedProgress {
+ public:
+  explicit StagedProgress(bool enabled) : enabled_(enabled) {}
+  void update(std::string_view stage, std::uint64_t done, std::uint64_t total,
+              std::string_view unit);
+  void finish() {
+    if (bar_) bar_->finish();
+  }
+
+ private:
+  bool enabled_;
+  std::string stage_;
+  std::unique_ptr<ProgressBar> bar_;
 };
 
 }  // namespace arbor::cli

@@ -154,19 +154,13 @@ int run_load(const LoadCli& o) {
       storage::Store::open(o.dir, store_options);
   if (!store.ok()) return fail(kExitFailure, store.status().message());
 
-  std::unique_ptr<ProgressBar> bar;
-  std::string stage;
-  auto progress = [&](std::string_view now, std::uint64_t done, std::uint64_t total) {
-    if (stage != now) {
-      if (bar) bar->finish();
-      stage = std::string(now);
-      const char* unit = stage == "hashing" || stage == "internal" || stage == "nodes" ? "levels"
-                         : stage == "pages"                                            ? "rows"
-                         : stage == "leaves"                                           ? "stems"
-                                                                                       : "steps";
-      bar = std::make_unique<ProgressBar>(stage, total, o.progress, unit);
-    }
-    bar->update(done);
+  StagedProgress bars(o.progress);
+  auto progress = [&](std::string_view stage, std::uint64_t done, std::uint64_t total) {
+    const char* unit = stage == "hashing" || stage == "internal" || stage == "nodes" ? "levels"
+                       : stage == "pages"                                            ? "rows"
+                       : stage == "leaves"                                           ? "stems"
+                                                                                     : "steps";
+    bars.update(stage, done, total, unit);
   };
   if (is_smt) {
     smt::SmtLoadOptions options;
@@ -178,7 +172,7 @@ int run_load(const LoadCli& o) {
     const std::size_t count = smt_entries.size();
     absl::StatusOr<smt::SmtLoadReport> report =
         smt::load_smt(**store, o.tree, std::move(smt_entries), **backend, options);
-    if (bar) bar->finish();
+    bars.finish();
     if (!report.ok()) return rejected_or_failed(report.status());
     std::cout << absl::StrFormat(
         "loaded %d keys into SMT \"%s\" in %s (version %d, root %s): sort %.1f s, build %.1f s "
@@ -195,7 +189,7 @@ int run_load(const LoadCli& o) {
   const std::size_t count = verkle_entries.size();
   absl::StatusOr<verkle::VerkleLoadReport> report =
       verkle::load_verkle(**store, o.tree, std::move(verkle_entries), **backend, options);
-  if (bar) bar->finish();
+  bars.finish();
   if (!report.ok()) return rejected_or_failed(report.status());
   std::cout << absl::StrFormat(
       "loaded %d keys (%d stems) into Verkle tree \"%s\" in %s (version %d, root %s): sort %.1f "

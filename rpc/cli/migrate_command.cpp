@@ -28,20 +28,13 @@ int run_migrate(const MigrateCli& o) {
   // The new directory is reopened and verified before it is renamed into place, so nothing
   // needs to wait for fsync on the way.
   options.store.sync = storage::SyncMode::kNone;
-  std::unique_ptr<ProgressBar> bar;
-  std::string bar_tree;
+  StagedProgress bars(o.progress);
   options.progress = [&](std::string_view tree, std::uint64_t done, std::uint64_t total) {
-    if (bar_tree != tree) {
-      if (bar) bar->finish();
-      bar_tree = std::string(tree);
-      bar = std::make_unique<ProgressBar>(absl::StrCat("tree ", bar_tree), total, o.progress,
-                                          "versions");
-    }
-    bar->update(done);
+    bars.update(absl::StrCat("tree ", std::string(tree)), done, total, "versions");
   };
   absl::StatusOr<tree::MigrateReport> report =
       tree::migrate_store(o.from, o.to, **backend, options);
-  if (bar) bar->finish();
+  bars.finish();
   if (!report.ok()) return fail(kExitFailure, report.status().message());
   std::cout << "migrated " << report->trees << " trees (" << report->versions << " versions, "
             << report->keys << " keys at the heads) from " << o.from << " to " << o.to << "\n";
